@@ -1,0 +1,113 @@
+// Persistence primitives: dirty-page marking, cache-line flush into the flush
+// ring, fence and flush-hint write. The host is called once per fence (and only
+// on devices whose model needs it), never once per line.
+import {
+  CONTROL_BASE, CTL_BITMAP_OFFSET, CTL_DEVICE, CTL_FENCES, CTL_FLUSH_HINTS, CTL_LINES_FLUSHED,
+  CTL_DATA_OFFSET, CTL_RING_OFFSET, DEVICE_ADR, FLUSH_RING_CAPACITY, LINE_SHIFT, PAGE_SHIFT, RING_COUNT, RING_ENTRIES,
+  STATE_CLEAN_SHUTDOWN, STATE_LAST_COMMIT_ID, ctl, poolAddr,
+} from "./layout";
+import { add32, add64, or32, store64 } from "./atomics";
+
+/** Host: move the lines listed in the flush ring into the write pending queues and empty the ring. */
+@external("env", "pm_drain_ring")
+declare function hostDrainRing(): void;
+
+/** Host: flush-hint write, drains the write pending queues into the media. */
+@external("env", "pm_flush_hint")
+declare function hostFlushHint(): void;
+
+@inline function isAdr(): bool {
+  return ctl<u64>(CTL_DEVICE) == DEVICE_ADR;
+}
+
+/** Marks the pages overlapping [offset, offset + length) dirty since the last save. */
+export function pm_mark_dirty(offset: usize, length: usize): void {
+  if (length == 0) return;
+  const bitmap = poolAddr(<usize>ctl<u64>(CTL_BITMAP_OFFSET));
+  const first = <u32>(offset >> PAGE_SHIFT);
+  const last = <u32>((offset + length - 1) >> PAGE_SHIFT);
+  for (let page = first; page <= last; page++) {
+    or32(bitmap + ((<usize>page >> 5) << 2), 1 << (page & 31));
+  }
+}
+
+/** Cache-line write-back of every line overlapping [offset, offset + length). */
+export function pm_flush(offset: usize, length: usize): void {
+  if (length == 0) return;
+  const first = <u32>(offset >> LINE_SHIFT);
+  const last = <u32>((offset + length - 1) >> LINE_SHIFT);
+  add64(CONTROL_BASE + CTL_LINES_FLUSHED, <u64>(last - first + 1));
+  if (!isAdr()) return; // eADR and NVDIMM-N: caches are inside the persistence domain
+  const ring = poolAddr(<usize>ctl<u64>(CTL_RING_OFFSET));
+  for (let line = first; line <= last; line++) {
+    let slot = load<u32>(ring + RING_COUNT);
+    if (slot >= FLUSH_RING_CAPACITY) {
+      hostDrainRing();
+      slot = 0;
+    }
+    store<u32>(ring + RING_ENTRIES + (<usize>slot << 2), line);
+    store<u32>(ring + RING_COUNT, slot + 1);
+  }
+}
+
+/** Ordering point: every line flushed before it reaches the persistence domain. */
+export function pm_fence(): void {
+  add64(CONTROL_BASE + CTL_FENCES, 1);
+  if (!isAdr()) return;
+  const ring = poolAddr(<usize>ctl<u64>(CTL_RING_OFFSET));
+  if (load<u32>(ring + RING_COUNT) != 0) hostDrainRing();
+}
+
+/** Flush-hint write: drains the memory controllers' write pending queues into the media. */
+export function pm_flush_hint(): void {
+  add64(CONTROL_BASE + CTL_FLUSH_HINTS, 1);
+  if (isAdr()) hostFlushHint();
+}
+
+/** Stores, marks, flushes and fences [offset, offset + length) after the host copied bytes in. */
+export function pm_persist(offset: usize, length: usize): void {
+  pm_mark_dirty(offset, length);
+  pm_flush(offset, length);
+  pm_fence();
+}
+
+function storeStateWord(field: u32, value: u64): void {
+  store64(poolAddr(field), value);
+  pm_persist(field, 8);
+}
+
+export function pool_set_clean_shutdown(clean: u64): void {
+  storeStateWord(STATE_CLEAN_SHUTDOWN, clean);
+}
+
+export function pool_set_last_commit_id(id: u64): void {
+  storeStateWord(STATE_LAST_COMMIT_ID, id);
+}
+
+export function ctl_lines_flushed(): u64 {
+  return ctl<u64>(CTL_LINES_FLUSHED);
+}
+export function ctl_fences(): u64 {
+  return ctl<u64>(CTL_FENCES);
+}
+export function ctl_flush_hints(): u64 {
+  return ctl<u64>(CTL_FLUSH_HINTS);
+}
+
+/** Returns how many lines the flush ring holds; the host reads them at pool offset ring + 64. */
+export function ring_count(): u32 {
+  return load<u32>(poolAddr(<usize>ctl<u64>(CTL_RING_OFFSET)) + RING_COUNT);
+}
+export function ring_clear(): void {
+  store<u32>(poolAddr(<usize>ctl<u64>(CTL_RING_OFFSET)) + RING_COUNT, 0);
+}
+
+export function pool_ring_offset(): u64 {
+  return ctl<u64>(CTL_RING_OFFSET);
+}
+export function pool_bitmap_offset(): u64 {
+  return ctl<u64>(CTL_BITMAP_OFFSET);
+}
+export function pool_data_offset(): u64 {
+  return ctl<u64>(CTL_DATA_OFFSET);
+}

@@ -1,0 +1,11 @@
+export { Pool, type PoolInfo, type PoolOpenOptions } from './pool.js';
+export * from '../errors.js';
+export { DEVICE_PERSONALITIES, type DevicePersonality } from '../device/personality.js';
+export type { CrashOptions, DeviceCounters, NvdimmDevice } from '../device/nvdimm-device.js';
+export type { Platform, PowerLossReport, BackgroundFlushOptions } from '../platform/platform.js';
+export type { RestoreReport } from '../platform/power-target.js';
+export type { SignalHandlerOptions } from '../platform/signals.js';
+export type { BackingStore, BlockFile } from '../store/block-file.js';
+export type { SaveReport, SlotInfo } from '../store/image-store.js';
+export { MemoryStore } from '../store/memory-store.js';
+export { NodeFileStore } from '../store/node-file-store.js';

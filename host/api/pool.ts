@@ -1,0 +1,195 @@
+// The public Pool API: open/create, raw reads and writes of the data region,
+// persistence primitives, checkpoints, the platform model and clean shutdown.
+import type { DeviceCounters, NvdimmDevice } from '../device/nvdimm-device.js';
+import { type DevicePersonality, parsePersonality } from '../device/personality.js';
+import { InvalidArgumentError, OutOfBoundsError, PoolNotFoundError } from '../errors.js';
+import { Platform } from '../platform/platform.js';
+import type { RestoreReport } from '../platform/power-target.js';
+import { installSignalHandlers, type SignalHandlerOptions } from '../platform/signals.js';
+import { PoolRuntime } from '../runtime/pool-runtime.js';
+import type { BackingStore } from '../store/block-file.js';
+import type { ProgressCallback, SaveReport, SlotInfo } from '../store/image-store.js';
+import { NodeFileStore } from '../store/node-file-store.js';
+
+export interface PoolOpenOptions {
+  /** Path of the pool file (a file store with real fsync). Give `path` or `store`. */
+  path?: string;
+  /** Any backing store, e.g. `new MemoryStore()` for throwaway pools. */
+  store?: BackingStore;
+  /** Pool size in bytes; required when the pool is created. */
+  size?: number;
+  /** Create the pool if it does not exist. */
+  create?: boolean;
+  /** Device personality; defaults to the pool's own, or 'nvdimm-n' for a new pool. */
+  device?: DevicePersonality;
+  /** Background flushing interval in ms; 0 turns it off. Default 1000. */
+  backgroundFlushMs?: number;
+  /** Called while a large image loads. */
+  onProgress?: ProgressCallback;
+}
+
+export interface PoolInfo {
+  location: string;
+  uuid: string;
+  device: DevicePersonality;
+  size: number;
+  dataOffset: number;
+  dataSize: number;
+  lastCommitId: bigint;
+  generation: number;
+  slots: SlotInfo[];
+  counters: DeviceCounters;
+}
+
+function uuidString(bytes: Uint8Array): string {
+  const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+export function storeFor(options: { path?: string; store?: BackingStore }): BackingStore {
+  if (options.store) return options.store;
+  if (typeof options.path !== 'string' || options.path === '') {
+    throw new InvalidArgumentError('give a pool `path` or a backing `store`');
+  }
+  return new NodeFileStore(options.path);
+}
+
+export class Pool {
+  /** The BIOS/platform model: AC power loss, power restore, background flushing. */
+  readonly platform: Platform;
+
+  private constructor(private readonly runtime: PoolRuntime) {
+    this.platform = new Platform(runtime);
+  }
+
+  /** Opens a pool, creating it first when `create` is set and none exists. */
+  static async open(options: PoolOpenOptions): Promise<Pool> {
+    if (options === null || typeof options !== 'object') throw new InvalidArgumentError('options must be an object');
+    const store = storeFor(options);
+    const device = options.device === undefined ? undefined : parsePersonality(options.device);
+    let runtime: PoolRuntime;
+    if (!store.exists()) {
+      if (!options.create) throw new PoolNotFoundError(store.location);
+      if (options.size === undefined) throw new InvalidArgumentError('size is required to create a pool');
+      runtime = await PoolRuntime.create(store, { size: options.size, device: device ?? 'nvdimm-n' });
+    } else {
+      runtime = await PoolRuntime.open(store, { device, onProgress: options.onProgress });
+    }
+    const pool = new Pool(runtime);
+    const flushMs = options.backgroundFlushMs ?? 1000;
+    if (flushMs > 0) pool.platform.startBackgroundFlush({ intervalMs: flushMs });
+    return pool;
+  }
+
+  /** The modelled NVDIMM: counters and crash injection. */
+  get device(): NvdimmDevice {
+    return this.runtime.device;
+  }
+
+  get size(): number {
+    return this.runtime.poolSize;
+  }
+
+  /** First offset of the data region; offsets below it hold pool metadata. */
+  get dataOffset(): number {
+    return this.runtime.dataOffset;
+  }
+
+  get dataSize(): number {
+    return this.runtime.poolSize - this.runtime.dataOffset;
+  }
+
+  /** What opening (or the last power restore) found. */
+  get lastRestore(): RestoreReport | undefined {
+    return this.runtime.lastRestore;
+  }
+
+  private checkRange(offset: unknown, length: unknown): void {
+    if (typeof offset !== 'number' || !Number.isSafeInteger(offset)) {
+      throw new InvalidArgumentError('offset must be an integer', { offset });
+    }
+    if (typeof length !== 'number' || !Number.isSafeInteger(length) || length < 0) {
+      throw new InvalidArgumentError('length must be a non-negative integer', { length });
+    }
+    if (offset < this.dataOffset || offset + length > this.size) {
+      throw new OutOfBoundsError(
+        `[${offset}, ${offset + length}) is outside the data region [${this.dataOffset}, ${this.size})`,
+        { offset, length, dataOffset: this.dataOffset, size: this.size },
+      );
+    }
+  }
+
+  /** Copies `length` bytes at pool offset `offset`. */
+  read(offset: number, length: number): Uint8Array {
+    this.runtime.assertRunning();
+    this.checkRange(offset, length);
+    return this.runtime.pool.slice(offset, offset + length);
+  }
+
+  /**
+   * Stores `bytes` at pool offset `offset`. By default the range is also flushed
+   * and fenced, so it is durable under the pool's device when this returns; with
+   * `{ persist: false }` it is a plain store (see `flush` and `fence`).
+   */
+  write(offset: number, bytes: Uint8Array, options: { persist?: boolean } = {}): void {
+    this.runtime.assertRunning();
+    if (!(bytes instanceof Uint8Array)) throw new InvalidArgumentError('bytes must be a Uint8Array');
+    this.checkRange(offset, bytes.length);
+    this.runtime.pool.set(bytes, offset);
+    if (options.persist ?? true) this.runtime.core.pm_persist(offset, bytes.length);
+    else this.runtime.core.pm_mark_dirty(offset, bytes.length);
+  }
+
+  /** Cache-line write-back of every line overlapping the range. */
+  flush(offset: number, length: number): void {
+    this.runtime.assertRunning();
+    this.checkRange(offset, length);
+    this.runtime.core.pm_flush(offset, length);
+  }
+
+  /** Ordering point: lines flushed before it reach the persistence domain. */
+  fence(): void {
+    this.runtime.assertRunning();
+    this.runtime.core.pm_fence();
+  }
+
+  /** Flush-hint write: drains the write pending queues into the media. */
+  flushHint(): void {
+    this.runtime.assertRunning();
+    this.runtime.core.pm_flush_hint();
+  }
+
+  /** Saves the pool's durable image to the backing store (incremental unless `full`). */
+  async checkpoint(options: { full?: boolean; onProgress?: ProgressCallback } = {}): Promise<SaveReport> {
+    this.runtime.assertRunning();
+    return this.runtime.save(options);
+  }
+
+  info(): PoolInfo {
+    const slots = this.runtime.slots();
+    const geometry = this.runtime.geometry;
+    return {
+      location: this.runtime.store.location,
+      uuid: uuidString(geometry.uuid),
+      device: this.runtime.personality,
+      size: this.size,
+      dataOffset: this.dataOffset,
+      dataSize: this.dataSize,
+      lastCommitId: this.runtime.core.pool_last_commit_id(),
+      generation: Math.max(...slots.filter((s) => s.state === 'complete').map((s) => s.generation)),
+      slots,
+      counters: this.device.counters(),
+    };
+  }
+
+  /** Maps SIGPWR and SIGTERM onto `platform.acPowerLoss` (Node only). Returns an uninstaller. */
+  installSignalHandlers(options?: SignalHandlerOptions): () => void {
+    return installSignalHandlers(this.platform, options);
+  }
+
+  /** Clean shutdown: the final image is saved and marked clean. Safe to call twice. */
+  async close(): Promise<void> {
+    this.platform.stopBackgroundFlush();
+    this.runtime.close();
+  }
+}

@@ -1,0 +1,70 @@
+// Loads the Wasm core and instantiates it over a shared memory through asc's
+// raw bindings (the esm bindings cannot take an imported memory).
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { instantiate as InstantiateCore } from '../../build/core.js';
+import { packageRoot } from './package-root.js';
+
+export type Core = Awaited<ReturnType<typeof InstantiateCore>>;
+
+/** What the core calls back into the host: one call per fence at most. */
+export interface CoreHooks {
+  /** Move the lines listed in the flush ring into the write pending queues. */
+  drainRing(): void;
+  /** Flush-hint write: drain the write pending queues into the media. */
+  flushHint(): void;
+}
+
+export const WASM_PAGE = 65536;
+/** wasm32 limit: 4 GiB of linear memory. */
+export const MAX_MEMORY_PAGES = 65536;
+
+let compiled: Promise<{ module: WebAssembly.Module; instantiate: typeof InstantiateCore }> | undefined;
+
+function loadCore() {
+  compiled ??= (async () => {
+    const dir = join(packageRoot(), 'build');
+    const module = await WebAssembly.compile(readFileSync(join(dir, 'core.wasm')));
+    const bindings = (await import(pathToFileURL(join(dir, 'core.js')).href)) as {
+      instantiate: typeof InstantiateCore;
+    };
+    return { module, instantiate: bindings.instantiate };
+  })();
+  return compiled;
+}
+
+/** A shared memory holding only the core's own pages; grow it to fit a pool with `ensureMemory`. */
+export function createCoreMemory(): WebAssembly.Memory {
+  return new WebAssembly.Memory({ initial: 2, maximum: MAX_MEMORY_PAGES, shared: true });
+}
+
+/** Grows `memory` so that it holds at least `bytes` bytes. */
+export function ensureMemory(memory: WebAssembly.Memory, bytes: number): void {
+  const needed = Math.ceil(bytes / WASM_PAGE);
+  const have = memory.buffer.byteLength / WASM_PAGE;
+  if (needed > have) memory.grow(needed - have);
+}
+
+export async function instantiateCore(memory: WebAssembly.Memory, hooks: CoreHooks): Promise<Core> {
+  const { module, instantiate } = await loadCore();
+  return instantiate(module, {
+    env: {
+      memory,
+      pm_drain_ring: () => hooks.drainRing(),
+      pm_flush_hint: () => hooks.flushHint(),
+    },
+  });
+}
+
+/** Layout constants exported by the core. */
+export function coreLayout(core: Core) {
+  return {
+    controlBase: core.CONTROL_BASE.value,
+    scratchBase: core.SCRATCH_BASE.value,
+    scratchSize: core.SCRATCH_SIZE.value,
+    poolBase: core.POOL_BASE.value,
+    pageSize: core.PAGE_SIZE.value,
+    hashBatch: core.HASH_BATCH.value,
+  };
+}

@@ -1,0 +1,103 @@
+// Typed errors. Every error the runtime throws on purpose is a PmemError with a
+// stable `code`; callers branch on `code`, never on the message.
+
+export class PmemError extends Error {
+  readonly code: string;
+  readonly details: Record<string, unknown>;
+  constructor(code: string, message: string, details: Record<string, unknown> = {}) {
+    super(message);
+    this.name = new.target.name;
+    this.code = code;
+    this.details = details;
+  }
+}
+
+/** An argument has the wrong type or value. */
+export class InvalidArgumentError extends PmemError {
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super('EINVAL', message, details);
+  }
+}
+
+/** An offset or length falls outside the pool's data region. */
+export class OutOfBoundsError extends PmemError {
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super('EBOUNDS', message, details);
+  }
+}
+
+/** No pool exists at the given path and `create` was not requested. */
+export class PoolNotFoundError extends PmemError {
+  constructor(path: string) {
+    super('ENOENT', `no pool at ${path}`, { path });
+  }
+}
+
+/** A file exists where a new pool or snapshot was to be created. */
+export class PoolExistsError extends PmemError {
+  constructor(path: string) {
+    super('EEXIST', `${path} already exists`, { path });
+  }
+}
+
+/** The file is not a wasm-pmem image at all. */
+export class ForeignFileError extends PmemError {
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super('EFOREIGN', message, details);
+  }
+}
+
+/** The file was written by a newer, unknown format version. */
+export class NewerFormatError extends PmemError {
+  constructor(version: number, supported: number) {
+    super('ENEWERFORMAT', `image format version ${version} is newer than the supported version ${supported}`, {
+      version,
+      supported,
+    });
+  }
+}
+
+/** The file is shorter than its header says. */
+export class TruncatedFileError extends PmemError {
+  constructor(actual: number, expected: number) {
+    super('ETRUNCATED', `image file is truncated: ${actual} bytes, expected at least ${expected}`, {
+      actual,
+      expected,
+    });
+  }
+}
+
+/** A checksum does not match: a header, a slot record, a manifest or a page is damaged. */
+export class CorruptImageError extends PmemError {
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super('ECORRUPT', message, details);
+  }
+}
+
+/** The file holds no complete, valid image to load. */
+export class NoImageError extends PmemError {
+  constructor(message: string, details: Record<string, unknown> = {}) {
+    super('ENOIMAGE', message, details);
+  }
+}
+
+/** The pool was opened with a device personality other than the one it was created with. */
+export class DeviceMismatchError extends PmemError {
+  constructor(requested: string, actual: string) {
+    super('EDEVICE', `pool was created for device '${actual}', not '${requested}'`, { requested, actual });
+  }
+}
+
+/** The platform is off (after an AC power loss): no work is admitted until power is restored. */
+export class PowerOffError extends PmemError {
+  constructor() {
+    super('EPOWEROFF', 'the platform lost AC power; call platform.powerRestore() first');
+  }
+}
+
+/** The pool was closed. */
+export class PoolClosedError extends PmemError {
+  constructor() {
+    super('ECLOSED', 'the pool is closed');
+  }
+}

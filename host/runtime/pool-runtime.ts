@@ -1,0 +1,254 @@
+// Pool lifecycle: create, open, recover, save, power off/on, close. Owns the
+// shared memory, the core instance, the device model and the image store.
+import { randomUUID } from 'node:crypto';
+import { CoreChecksummer } from '../core/core-checksummer.js';
+import {
+  type Core, type CoreHooks, MAX_MEMORY_PAGES, WASM_PAGE, coreLayout, createCoreMemory, ensureMemory,
+  instantiateCore,
+} from '../core/core.js';
+import { NvdimmDevice } from '../device/nvdimm-device.js';
+import { type DevicePersonality, personalityCode, personalityFromCode } from '../device/personality.js';
+import {
+  CorruptImageError, DeviceMismatchError, InvalidArgumentError, PoolClosedError, PowerOffError,
+} from '../errors.js';
+import type { PowerTarget, RestoreReport } from '../platform/power-target.js';
+import type { BackingStore } from '../store/block-file.js';
+import { ImageStore, type ProgressCallback, type SaveOptions, type SaveReport } from '../store/image-store.js';
+
+export const PAGE_SIZE = 4096;
+export const MIN_POOL_SIZE = 1 << 20;
+
+/** The largest pool a personality supports in wasm32's 4 GiB (adr also keeps its media in memory). */
+export function maxPoolSize(personality: DevicePersonality): number {
+  const available = (MAX_MEMORY_PAGES - 2) * WASM_PAGE;
+  return Math.floor(available / (personality === 'adr' ? 2 : 1) / WASM_PAGE) * WASM_PAGE;
+}
+
+export function validatePoolSize(size: unknown, personality: DevicePersonality): number {
+  const max = maxPoolSize(personality);
+  if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < MIN_POOL_SIZE || size > max || size % PAGE_SIZE) {
+    throw new InvalidArgumentError(
+      `pool size must be a multiple of ${PAGE_SIZE} bytes between ${MIN_POOL_SIZE} and ${max} for '${personality}'`,
+      { size },
+    );
+  }
+  return size;
+}
+
+const HEADER_PROBLEMS = ['', 'bad magic', 'newer pool format', 'header checksum mismatch', 'impossible geometry'];
+
+type RuntimeState = 'running' | 'quiesced' | 'off' | 'closed';
+
+interface Parts {
+  memory: WebAssembly.Memory;
+  core: Core;
+  device: NvdimmDevice;
+  checksummer: CoreChecksummer;
+}
+
+export class PoolRuntime implements PowerTarget {
+  private state: RuntimeState = 'off';
+  private readonly poolBase: number;
+  private dataStart = 0;
+  /** What the last power-on found: recovery ran unless the image came from a clean shutdown. */
+  lastRestore: RestoreReport | undefined;
+
+  private constructor(
+    readonly store: BackingStore,
+    private image: ImageStore,
+    readonly memory: WebAssembly.Memory,
+    readonly core: Core,
+    readonly device: NvdimmDevice,
+    private readonly checksummer: CoreChecksummer,
+    readonly readOnly: boolean,
+  ) {
+    this.poolBase = coreLayout(core).poolBase;
+  }
+
+  private static async parts(personality: DevicePersonality, poolSize: number): Promise<Parts> {
+    const memory = createCoreMemory();
+    const hooks: CoreHooks = { drainRing() {}, flushHint() {} };
+    const core = await instantiateCore(memory, hooks);
+    const { poolBase } = coreLayout(core);
+    ensureMemory(memory, NvdimmDevice.memoryBytes(personality, poolBase, poolSize));
+    const device = new NvdimmDevice(personality, core, memory, poolBase, poolSize);
+    Object.assign(hooks, device.hooks());
+    return { memory, core, device, checksummer: new CoreChecksummer(core, memory) };
+  }
+
+  /** Formats a new pool and writes its first image; the file appears only once complete. */
+  static async create(
+    store: BackingStore,
+    options: { size: number; device: DevicePersonality; replace?: boolean },
+  ): Promise<PoolRuntime> {
+    const size = validatePoolSize(options.size, options.device);
+    const { core, device, checksummer, memory } = await PoolRuntime.parts(options.device, size);
+    const uuid = new Uint8Array(16);
+    const hex = randomUUID().replaceAll('-', '');
+    for (let i = 0; i < 16; i++) uuid[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+    new Uint8Array(memory.buffer, coreLayout(core).scratchBase, 16).set(uuid);
+    core.pool_format(BigInt(size), personalityCode(options.device));
+    device.writeBackAll();
+    const geometry = {
+      pageSize: PAGE_SIZE,
+      pageCount: size / PAGE_SIZE,
+      poolSize: size,
+      device: personalityCode(options.device),
+      uuid,
+      createdAtMs: Date.now(),
+    };
+    ImageStore.create(store, geometry, device.durableImage(), checksummer, { replace: options.replace });
+    return PoolRuntime.open(store, { device: options.device });
+  }
+
+  /** Opens an existing pool: loads its newest complete image and runs recovery. */
+  static async open(
+    store: BackingStore,
+    options: { device?: DevicePersonality; readOnly?: boolean; onProgress?: ProgressCallback } = {},
+  ): Promise<PoolRuntime> {
+    const probe = await PoolRuntime.probe(store);
+    const personality = personalityFromCode(probe.geometry.device);
+    probe.close();
+    if (options.device !== undefined && options.device !== personality) {
+      throw new DeviceMismatchError(options.device, personality);
+    }
+    const { memory, core, device, checksummer } = await PoolRuntime.parts(personality, probe.geometry.poolSize);
+    const image = ImageStore.open(store, options.readOnly ? 'read' : 'write', checksummer);
+    const runtime = new PoolRuntime(store, image, memory, core, device, checksummer, options.readOnly ?? false);
+    try {
+      runtime.lastRestore = runtime.loadAndRecover(options.onProgress, !options.readOnly);
+    } catch (error) {
+      image.close();
+      throw error;
+    }
+    return runtime;
+  }
+
+  /** Opens the image file only far enough to read its geometry (no pool memory). */
+  static async probe(store: BackingStore): Promise<ImageStore> {
+    const memory = createCoreMemory();
+    const core = await instantiateCore(memory, { drainRing() {}, flushHint() {} });
+    return ImageStore.open(store, 'read', new CoreChecksummer(core, memory));
+  }
+
+  get poolSize(): number {
+    return this.device.poolSize;
+  }
+
+  get personality(): DevicePersonality {
+    return this.device.personality;
+  }
+
+  get geometry() {
+    return this.image.geometry;
+  }
+
+  /** Offset of the data region: everything below it is pool metadata. */
+  get dataOffset(): number {
+    return this.dataStart;
+  }
+
+  /** The pool as the CPU sees it; views are re-created because memory may grow. */
+  get pool(): Uint8Array {
+    return this.device.pool;
+  }
+
+  get poweredOn(): boolean {
+    return this.state === 'running';
+  }
+
+  slots() {
+    return this.image.slotInfo();
+  }
+
+  /** Throws unless the pool admits work. */
+  assertRunning(): void {
+    if (this.state === 'closed') throw new PoolClosedError();
+    if (this.state !== 'running') throw new PowerOffError();
+  }
+
+  private loadAndRecover(onProgress: ProgressCallback | undefined, writable: boolean): RestoreReport {
+    const load = this.image.load(this.pool, onProgress);
+    const { core } = this;
+    const problem = core.pool_check_header(BigInt(this.poolSize));
+    if (problem !== 0) {
+      throw new CorruptImageError(`the pool header in image slot ${load.slot} is invalid: ${HEADER_PROBLEMS[problem]}`, {
+        where: 'pool-header',
+      });
+    }
+    if (core.pool_device() !== this.geometry.device) {
+      throw new CorruptImageError('the pool header and the file header disagree on the device', { where: 'pool-header' });
+    }
+    core.pool_attach();
+    this.dataStart = Number(core.pool_data_offset());
+    const cleanShutdown = core.pool_clean_shutdown() === 1n;
+    if (writable) {
+      core.pool_reset_volatile();
+      this.device.writeBackAll();
+      core.pool_set_clean_shutdown(0n);
+    }
+    this.state = 'running';
+    return { generation: load.generation, cleanShutdown, bytes: load.bytes, durationMs: load.durationMs };
+  }
+
+  /** Moves the core's dirty-page bits into the image store's pending sets. */
+  private harvestDirty(): void {
+    const pageCount = this.geometry.pageCount;
+    const words = new Int32Array(
+      this.memory.buffer,
+      this.poolBase + Number(this.core.pool_bitmap_offset()),
+      Math.ceil(pageCount / 32),
+    );
+    const bits = new Uint32Array(words.length);
+    for (let i = 0; i < words.length; i++) if (words[i] !== 0) bits[i] = Atomics.exchange(words, i, 0);
+    this.image.markDirty(bits);
+  }
+
+  pendingBytes(): number {
+    this.harvestDirty();
+    return this.image.pendingPages() * PAGE_SIZE;
+  }
+
+  /** Saves the durable image into the older slot (incrementally unless `full`). */
+  save(options: SaveOptions = {}): SaveReport {
+    if (this.state === 'closed') throw new PoolClosedError();
+    if (this.state === 'off') throw new PowerOffError();
+    this.harvestDirty();
+    const report = this.image.save(this.device.durableImage(), options);
+    this.device.recordSaved(report.savedBytes);
+    return report;
+  }
+
+  quiesce(): void {
+    if (this.state === 'running') this.state = 'quiesced';
+  }
+
+  powerOff(): void {
+    this.state = 'off';
+    this.pool.fill(0);
+    this.device.media?.fill(0);
+    this.device.writeBackAll();
+  }
+
+  powerOn(): RestoreReport {
+    if (this.state === 'closed') throw new PoolClosedError();
+    this.image.close();
+    this.image = ImageStore.open(this.store, 'write', this.checksummer);
+    this.lastRestore = this.loadAndRecover(undefined, true);
+    return this.lastRestore;
+  }
+
+  /** Clean shutdown: caches are written back, the clean flag is set and a final save is made. */
+  close(): SaveReport | undefined {
+    if (this.state === 'closed') return undefined;
+    let report: SaveReport | undefined;
+    if (!this.readOnly && (this.state === 'running' || this.state === 'quiesced')) {
+      this.core.pool_set_clean_shutdown(1n);
+      this.device.writeBackAll();
+      report = this.save();
+    }
+    this.state = 'closed';
+    this.image.close();
+    return report;
+  }
+}

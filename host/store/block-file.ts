@@ -1,0 +1,24 @@
+/** A random-access file: what the image format needs from a backing store. */
+export interface BlockFile {
+  size(): number;
+  /** Reads up to `into.length` bytes at `position`; returns how many were read (fewer only at end of file). */
+  read(position: number, into: Uint8Array): number;
+  write(position: number, data: Uint8Array): void;
+  /** Makes every completed write durable (fdatasync for files). */
+  sync(): void;
+  close(): void;
+}
+
+/** Where a pool's images live: a file on Node, OPFS or IndexedDB in browsers, memory in tests. */
+export interface BackingStore {
+  /** Human-readable location (a path, or `memory:` for the memory store). */
+  readonly location: string;
+  exists(): boolean;
+  /**
+   * Creates the file atomically: `fill` writes its whole contents into a new
+   * file of `size` bytes, which appears at the location only once complete and
+   * durable. Throws PoolExistsError if a file exists there, unless `replace`.
+   */
+  create(size: number, fill: (file: BlockFile) => void, options?: { replace?: boolean }): void;
+  open(mode: 'read' | 'write'): BlockFile;
+}

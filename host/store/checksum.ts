@@ -1,0 +1,12 @@
+/** Checksums used by the image format (xxHash64, computed by the Wasm core). */
+export interface Checksummer {
+  /**
+   * Writes the u64 checksum of each of `count` pages of `view`, starting at page
+   * `firstPage`, into `out` (8 bytes per page, little-endian).
+   */
+  hashPages(view: Uint8Array, firstPage: number, count: number, out: Uint8Array): void;
+  /** Checksum of `bytes`, chained over scratch-sized chunks. */
+  hashBytes(bytes: Uint8Array, seed: bigint): bigint;
+}
+
+export const PAGE_SEED = 0x5057_4d45_4d50_4147n; // "PWMEMPAG"

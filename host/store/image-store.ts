@@ -1,0 +1,353 @@
+// A/B image slots with per-page checksums and incremental saves.
+//
+// Each slot tracks which pages differ between it and the pool ("pending"). A
+// store marks a page pending in both slots; saving into a slot writes its
+// pending pages and clears them. A save always targets the slot that does not
+// hold the newest complete image, and commits by writing that slot's record
+// block after its data and manifest are durable.
+import { CorruptImageError, NoImageError, TruncatedFileError } from '../errors.js';
+import type { BackingStore, BlockFile } from './block-file.js';
+import type { Checksummer } from './checksum.js';
+import {
+  HEADER_SIZE, MANIFEST_SEED, RECORD_BLOCK_SIZE, type ImageGeometry, type ImageLayout, type SlotRecord,
+  decodeHeader, decodeRecordBlock, encodeHeader, encodeRecordBlock, layoutFor,
+} from './image-format.js';
+
+/** Pages per write and per checksum batch: 16 MiB. */
+const CHUNK_PAGES = 4096;
+
+export interface SlotInfo {
+  slot: number;
+  state: 'complete' | 'writing' | 'invalid';
+  generation: number;
+  savedAtMs: number;
+  /** Record copies that failed their checksum (a damaged sector, or a torn record update). */
+  damagedCopies: number;
+  /** Why the slot cannot be loaded, when it cannot. */
+  problem?: string;
+}
+
+export type ProgressCallback = (doneBytes: number, totalBytes: number) => void;
+
+export interface SaveOptions {
+  /** Write every page, not only the pending ones. */
+  full?: boolean;
+  /** `performance.now()` time by which the save must be durable; past it the save stops incomplete. */
+  deadline?: number;
+  onProgress?: ProgressCallback;
+}
+
+export interface SaveReport {
+  complete: boolean;
+  slot: number;
+  generation: number;
+  savedBytes: number;
+  unsavedBytes: number;
+  durationMs: number;
+}
+
+export interface LoadReport {
+  slot: number;
+  generation: number;
+  savedAtMs: number;
+  bytes: number;
+  durationMs: number;
+}
+
+interface Slot {
+  info: SlotInfo;
+  record: SlotRecord | undefined;
+  manifest: Uint8Array;
+  pending: Uint8Array;
+}
+
+function readExactly(file: BlockFile, position: number, into: Uint8Array, fileSize: number): void {
+  if (file.read(position, into) !== into.length) throw new TruncatedFileError(fileSize, position + into.length);
+}
+
+function isZero(bytes: Uint8Array): boolean {
+  const words = new Int32Array(bytes.buffer, bytes.byteOffset, bytes.length >> 2);
+  for (let i = 0; i < words.length; i++) if (words[i] !== 0) return false;
+  return true;
+}
+
+/** Yields runs [first, first + count) of consecutive pages whose flag is set, at most `max` long. */
+function* runs(flags: Uint8Array, max: number): Generator<[number, number]> {
+  for (let page = 0; page < flags.length; ) {
+    if (!flags[page]) {
+      page++;
+      continue;
+    }
+    const first = page;
+    while (page < flags.length && flags[page] && page - first < max) page++;
+    yield [first, page - first];
+  }
+}
+
+export class ImageStore {
+  private readonly slots: Slot[];
+
+  private constructor(
+    private readonly file: BlockFile,
+    readonly geometry: ImageGeometry,
+    readonly layout: ImageLayout,
+    private readonly checksummer: Checksummer,
+  ) {
+    this.slots = [0, 1].map((slot) => this.readSlot(slot));
+    const newest = this.newestSlot();
+    for (const slot of this.slots) {
+      if (newest !== undefined && slot.info.state === 'complete' && slot !== this.slots[newest]) {
+        this.diffManifests(slot, this.slots[newest]);
+      } else if (slot.info.slot !== newest) {
+        slot.pending.fill(1);
+      }
+    }
+  }
+
+  /** Creates a new image file whose two slots both hold `source`. */
+  static create(
+    store: BackingStore,
+    geometry: ImageGeometry,
+    source: Uint8Array,
+    checksummer: Checksummer,
+    options: { replace?: boolean } = {},
+  ): void {
+    const layout = layoutFor(geometry.pageCount, geometry.pageSize);
+    const { pageSize, pageCount } = geometry;
+    store.create(
+      layout.fileSize,
+      (file) => {
+        file.write(0, encodeHeader(geometry, checksummer));
+        const manifest = new Uint8Array(layout.manifestBytes);
+        checksummer.hashPages(source, 0, pageCount, manifest);
+        // The file starts out as zeros, so only non-zero pages need writing.
+        for (let page = 0; page < pageCount; page++) {
+          const bytes = source.subarray(page * pageSize, (page + 1) * pageSize);
+          if (isZero(bytes)) continue;
+          for (const slot of [0, 1]) file.write(layout.dataOffset[slot] + page * pageSize, bytes);
+        }
+        const manifestHash = checksummer.hashBytes(manifest, MANIFEST_SEED);
+        const savedAtMs = Date.now();
+        for (const slot of [0, 1]) {
+          file.write(layout.manifestOffset[slot], manifest);
+          const record: SlotRecord = { slot, state: 'complete', generation: 1 - slot, savedAtMs, manifestHash };
+          file.write(layout.recordOffset[slot], encodeRecordBlock(record, checksummer));
+        }
+      },
+      options,
+    );
+  }
+
+  /** Opens an image file, validating its header; throws a typed error for anything that is not a sound image. */
+  static open(store: BackingStore, mode: 'read' | 'write', checksummer: Checksummer): ImageStore {
+    const file = store.open(mode);
+    try {
+      const size = file.size();
+      const header = new Uint8Array(Math.min(HEADER_SIZE, size));
+      file.read(0, header);
+      const { geometry, layout } = decodeHeader(header, size, checksummer);
+      return new ImageStore(file, geometry, layout, checksummer);
+    } catch (error) {
+      file.close();
+      throw error;
+    }
+  }
+
+  private readSlot(slot: number): Slot {
+    const { layout, checksummer, geometry } = this;
+    const size = this.file.size();
+    const block = new Uint8Array(RECORD_BLOCK_SIZE);
+    readExactly(this.file, layout.recordOffset[slot], block, size);
+    const { record, damagedCopies } = decodeRecordBlock(block, slot, checksummer);
+    const manifest = new Uint8Array(layout.manifestBytes);
+    readExactly(this.file, layout.manifestOffset[slot], manifest, size);
+    const info: SlotInfo = {
+      slot,
+      state: record?.state ?? 'invalid',
+      generation: record?.generation ?? 0,
+      savedAtMs: record?.savedAtMs ?? 0,
+      damagedCopies,
+    };
+    if (!record) {
+      info.problem = 'every copy of the slot record is damaged';
+    } else if (record.state === 'writing') {
+      info.problem = 'a save into this slot did not finish';
+    } else if (checksummer.hashBytes(manifest, MANIFEST_SEED) !== record.manifestHash) {
+      info.state = 'invalid';
+      info.problem = 'the page manifest is damaged (checksum mismatch)';
+    }
+    return { info, record, manifest, pending: new Uint8Array(geometry.pageCount) };
+  }
+
+  private diffManifests(slot: Slot, newest: Slot): void {
+    const a = new Uint32Array(slot.manifest.buffer);
+    const b = new Uint32Array(newest.manifest.buffer);
+    for (let page = 0; page < slot.pending.length; page++) {
+      slot.pending[page] = a[2 * page] !== b[2 * page] || a[2 * page + 1] !== b[2 * page + 1] ? 1 : 0;
+    }
+  }
+
+  slotInfo(): SlotInfo[] {
+    return this.slots.map((slot) => ({ ...slot.info }));
+  }
+
+  /** The slot holding the newest complete image, if any. */
+  newestSlot(): number | undefined {
+    let newest: Slot | undefined;
+    for (const slot of this.slots) {
+      if (slot.info.state === 'complete' && (!newest || slot.info.generation > newest.info.generation)) newest = slot;
+    }
+    return newest?.info.slot;
+  }
+
+  /** Marks pages dirty: bit `p` of `bitmap` set means page `p` changed since the last save. */
+  markDirty(bitmap: Uint32Array): void {
+    const [a, b] = this.slots;
+    for (let word = 0; word < bitmap.length; word++) {
+      let bits = bitmap[word];
+      while (bits !== 0) {
+        const bit = 31 - Math.clz32(bits);
+        bits &= ~(1 << bit);
+        const page = word * 32 + bit;
+        if (page < a.pending.length) a.pending[page] = b.pending[page] = 1;
+      }
+    }
+  }
+
+  /** Pages the next save will write. */
+  pendingPages(): number {
+    const target = this.slots[this.targetSlot()];
+    return target.pending.reduce((n, flag) => n + flag, 0);
+  }
+
+  private targetSlot(): number {
+    const newest = this.newestSlot();
+    return newest === undefined ? 0 : 1 - newest;
+  }
+
+  /**
+   * Loads the newest complete image into `dest`, verifying every page's checksum.
+   * A damaged page is an error, never a silent fallback to older data.
+   */
+  load(dest: Uint8Array, onProgress?: ProgressCallback): LoadReport {
+    const started = performance.now();
+    const newest = this.newestSlot();
+    if (newest === undefined) {
+      throw new NoImageError('the file holds no complete image', { slots: this.slotInfo() });
+    }
+    this.verifySlot(newest, dest, onProgress);
+    const slot = this.slots[newest];
+    slot.pending.fill(0);
+    return {
+      slot: newest,
+      generation: slot.info.generation,
+      savedAtMs: slot.info.savedAtMs,
+      bytes: this.geometry.poolSize,
+      durationMs: performance.now() - started,
+    };
+  }
+
+  /** Reads slot `slot` into `dest` and checks every page against its manifest. */
+  verifySlot(slotIndex: number, dest: Uint8Array, onProgress?: ProgressCallback): void {
+    const { pageSize, pageCount, poolSize } = this.geometry;
+    const slot = this.slots[slotIndex];
+    const sums = new Uint8Array(CHUNK_PAGES * 8);
+    const expected = new Uint32Array(slot.manifest.buffer);
+    const actual = new Uint32Array(sums.buffer);
+    const size = this.file.size();
+    for (let first = 0; first < pageCount; first += CHUNK_PAGES) {
+      const n = Math.min(CHUNK_PAGES, pageCount - first);
+      const bytes = dest.subarray(first * pageSize, (first + n) * pageSize);
+      readExactly(this.file, this.layout.dataOffset[slotIndex] + first * pageSize, bytes, size);
+      this.checksummer.hashPages(dest, first, n, sums);
+      for (let i = 0; i < n; i++) {
+        const page = first + i;
+        if (actual[2 * i] !== expected[2 * page] || actual[2 * i + 1] !== expected[2 * page + 1]) {
+          throw new CorruptImageError(`page ${page} of image slot ${slotIndex} is damaged (checksum mismatch)`, {
+            where: 'page',
+            slot: slotIndex,
+            page,
+            poolOffset: page * pageSize,
+          });
+        }
+      }
+      onProgress?.((first + n) * pageSize, poolSize);
+    }
+  }
+
+  /** Saves `source` (the pool's durable image) into the older slot. */
+  save(source: Uint8Array, options: SaveOptions = {}): SaveReport {
+    const started = performance.now();
+    const { pageSize } = this.geometry;
+    const targetIndex = this.targetSlot();
+    const target = this.slots[targetIndex];
+    if (options.full) target.pending.fill(1);
+    const total = target.pending.reduce((n, flag) => n + flag, 0);
+    const generation = Math.max(...this.slots.map((s) => s.info.generation)) + 1;
+    const expired = () => options.deadline !== undefined && performance.now() > options.deadline;
+    const report = (complete: boolean, savedPages: number): SaveReport => ({
+      complete,
+      slot: targetIndex,
+      generation: complete ? generation : this.slots[1 - targetIndex].info.generation,
+      savedBytes: savedPages * pageSize,
+      unsavedBytes: (total - savedPages) * pageSize,
+      durationMs: performance.now() - started,
+    });
+
+    if (target.info.state !== 'writing') {
+      // Mark the slot as being written before touching its pages, so that after a
+      // crash its stale manifest is never trusted.
+      this.writeRecord({
+        slot: targetIndex,
+        state: 'writing',
+        generation: target.info.generation,
+        savedAtMs: Date.now(),
+        manifestHash: 0n,
+      });
+      target.info.state = 'writing';
+    }
+    let saved = 0;
+    const manifestChunks = new Set<number>();
+    for (const [first, n] of runs(target.pending, CHUNK_PAGES)) {
+      if (expired()) return report(false, saved);
+      this.checksummer.hashPages(source, first, n, target.manifest.subarray(first * 8, (first + n) * 8));
+      this.file.write(
+        this.layout.dataOffset[targetIndex] + first * pageSize,
+        source.subarray(first * pageSize, (first + n) * pageSize),
+      );
+      const lastChunk = Math.floor(((first + n) * 8 - 1) / pageSize);
+      for (let chunk = Math.floor((first * 8) / pageSize); chunk <= lastChunk; chunk++) manifestChunks.add(chunk);
+      saved += n;
+      options.onProgress?.(saved * pageSize, total * pageSize);
+    }
+    for (const chunk of manifestChunks) {
+      this.file.write(
+        this.layout.manifestOffset[targetIndex] + chunk * pageSize,
+        target.manifest.subarray(chunk * pageSize, (chunk + 1) * pageSize),
+      );
+    }
+    this.file.sync();
+    if (expired()) return report(false, saved);
+    const record: SlotRecord = {
+      slot: targetIndex,
+      state: 'complete',
+      generation,
+      savedAtMs: Date.now(),
+      manifestHash: this.checksummer.hashBytes(target.manifest, MANIFEST_SEED),
+    };
+    this.writeRecord(record);
+    target.record = record;
+    target.info = { slot: targetIndex, state: 'complete', generation, savedAtMs: record.savedAtMs, damagedCopies: 0 };
+    target.pending.fill(0);
+    return report(true, saved);
+  }
+
+  private writeRecord(record: SlotRecord): void {
+    this.file.write(this.layout.recordOffset[record.slot], encodeRecordBlock(record, this.checksummer));
+    this.file.sync();
+  }
+
+  close(): void {
+    this.file.close();
+  }
+}
