@@ -41,11 +41,6 @@ export interface PoolInfo {
   counters: DeviceCounters;
 }
 
-function uuidString(bytes: Uint8Array): string {
-  const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-}
-
 export function storeFor(options: { path?: string; store?: BackingStore }): BackingStore {
   if (options.store) return options.store;
   if (typeof options.path !== 'string' || options.path === '') {
@@ -167,10 +162,9 @@ export class Pool {
 
   info(): PoolInfo {
     const slots = this.runtime.slots();
-    const geometry = this.runtime.geometry;
     return {
       location: this.runtime.store.location,
-      uuid: uuidString(geometry.uuid),
+      uuid: this.runtime.uuid,
       device: this.runtime.personality,
       size: this.size,
       dataOffset: this.dataOffset,

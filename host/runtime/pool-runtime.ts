@@ -143,6 +143,11 @@ export class PoolRuntime implements PowerTarget {
     return this.image.geometry;
   }
 
+  get uuid(): string {
+    const hex = Array.from(this.geometry.uuid, (b) => b.toString(16).padStart(2, '0')).join('');
+    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  }
+
   /** Offset of the data region: everything below it is pool metadata. */
   get dataOffset(): number {
     return this.dataStart;
@@ -236,6 +241,18 @@ export class PoolRuntime implements PowerTarget {
     this.image = ImageStore.open(this.store, 'write', this.checksummer);
     this.lastRestore = this.loadAndRecover(undefined, true);
     return this.lastRestore;
+  }
+
+  /** Re-reads and verifies another image slot into the pool memory (read-only pools only). */
+  verifySlot(slot: number, onProgress?: ProgressCallback): void {
+    if (!this.readOnly) throw new InvalidArgumentError('verifySlot needs a read-only pool');
+    this.image.verifySlot(slot, this.pool, onProgress);
+  }
+
+  /** Writes the loaded image as a new image file (read-only pools, whose memory is the image as loaded). */
+  exportTo(store: BackingStore, options: { replace?: boolean } = {}): void {
+    if (!this.readOnly) throw new InvalidArgumentError('exportTo needs a read-only pool');
+    ImageStore.create(store, { ...this.geometry, createdAtMs: Date.now() }, this.pool, this.checksummer, options);
   }
 
   /** Clean shutdown: caches are written back, the clean flag is set and a final save is made. */
