@@ -1,6 +1,6 @@
 import type { Checksummer } from '../store/checksum.js';
 import { PAGE_SEED } from '../store/checksum.js';
-import { type Core, coreLayout } from './core.js';
+import { type Core, coreLayout, createCoreMemory, instantiateCore } from './core.js';
 
 /**
  * xxHash64 computed inside Wasm. Pages that already live in the core's memory
@@ -53,4 +53,15 @@ export class CoreChecksummer implements Checksummer {
     } while (offset < bytes.length);
     return hash;
   }
+}
+
+let utility: Promise<CoreChecksummer> | undefined;
+
+/** A process-wide checksummer on a small memory of its own, for reading files without a pool. */
+export function utilityChecksummer(): Promise<CoreChecksummer> {
+  utility ??= (async () => {
+    const memory = createCoreMemory();
+    return new CoreChecksummer(await instantiateCore(memory, { drainRing() {}, flushHint() {} }), memory);
+  })();
+  return utility;
 }

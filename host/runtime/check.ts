@@ -55,7 +55,7 @@ export async function checkPool(store: BackingStore, onProgress?: ProgressCallba
       }
       if (slot.state === 'writing') {
         report.warnings.push({ code: 'EINTERRUPTED', message: `slot ${slot.slot}: ${slot.problem}`, slot: slot.slot });
-      } else if (slot.state === 'invalid') {
+      } else if (slot.state === 'invalid' || slot.problem) {
         report.errors.push({ code: 'ECORRUPT', message: `slot ${slot.slot}: ${slot.problem}`, slot: slot.slot });
       } else if (slot.generation !== newest.generation) {
         try {

@@ -1,7 +1,7 @@
 // Pool lifecycle: create, open, recover, save, power off/on, close. Owns the
 // shared memory, the core instance, the device model and the image store.
 import { randomUUID } from 'node:crypto';
-import { CoreChecksummer } from '../core/core-checksummer.js';
+import { CoreChecksummer, utilityChecksummer } from '../core/core-checksummer.js';
 import {
   type Core, type CoreHooks, MAX_MEMORY_PAGES, WASM_PAGE, coreLayout, createCoreMemory, ensureMemory,
   instantiateCore,
@@ -88,6 +88,7 @@ export class PoolRuntime implements PowerTarget {
     for (let i = 0; i < 16; i++) uuid[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
     new Uint8Array(memory.buffer, coreLayout(core).scratchBase, 16).set(uuid);
     core.pool_format(BigInt(size), personalityCode(options.device));
+    core.pool_attach();
     device.writeBackAll();
     const geometry = {
       pageSize: PAGE_SIZE,
@@ -126,9 +127,7 @@ export class PoolRuntime implements PowerTarget {
 
   /** Opens the image file only far enough to read its geometry (no pool memory). */
   static async probe(store: BackingStore): Promise<ImageStore> {
-    const memory = createCoreMemory();
-    const core = await instantiateCore(memory, { drainRing() {}, flushHint() {} });
-    return ImageStore.open(store, 'read', new CoreChecksummer(core, memory));
+    return ImageStore.open(store, 'read', await utilityChecksummer());
   }
 
   get poolSize(): number {

@@ -84,8 +84,14 @@ export function encodeHeader(geometry: ImageGeometry, checksummer: Checksummer):
   view.setBigUint64(32, BigInt(geometry.pageCount), true);
   bytes.set(geometry.uuid, 40);
   view.setBigUint64(56, BigInt(geometry.createdAtMs), true);
-  view.setBigUint64(HEADER_CHECKSUM_AT, checksummer.hashBytes(bytes.subarray(0, HEADER_CHECKSUM_AT), HEADER_SEED), true);
-  return bytes;
+  return sealHeader(bytes, checksummer);
+}
+
+/** Stores the header checksum in the header's last 8 bytes. */
+export function sealHeader(header: Uint8Array, checksummer: Checksummer): Uint8Array {
+  const checksum = checksummer.hashBytes(header.subarray(0, HEADER_CHECKSUM_AT), HEADER_SEED);
+  new DataView(header.buffer, header.byteOffset).setBigUint64(HEADER_CHECKSUM_AT, checksum, true);
+  return header;
 }
 
 /**

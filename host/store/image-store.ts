@@ -23,7 +23,11 @@ export interface SlotInfo {
   savedAtMs: number;
   /** Record copies that failed their checksum (a damaged sector, or a torn record update). */
   damagedCopies: number;
-  /** Why the slot cannot be loaded, when it cannot. */
+  /**
+   * Why the slot cannot be loaded, when it cannot. A complete slot with a
+   * problem (a damaged manifest) still counts when choosing the newest image,
+   * so damage is reported rather than silently replaced by older data.
+   */
   problem?: string;
 }
 
@@ -96,7 +100,8 @@ export class ImageStore {
     this.slots = [0, 1].map((slot) => this.readSlot(slot));
     const newest = this.newestSlot();
     for (const slot of this.slots) {
-      if (newest !== undefined && slot.info.state === 'complete' && slot !== this.slots[newest]) {
+      const usable = slot.info.state === 'complete' && !slot.info.problem;
+      if (newest !== undefined && usable && !this.slots[newest].info.problem && slot !== this.slots[newest]) {
         this.diffManifests(slot, this.slots[newest]);
       } else if (slot.info.slot !== newest) {
         slot.pending.fill(1);
@@ -173,7 +178,6 @@ export class ImageStore {
     } else if (record.state === 'writing') {
       info.problem = 'a save into this slot did not finish';
     } else if (checksummer.hashBytes(manifest, MANIFEST_SEED) !== record.manifestHash) {
-      info.state = 'invalid';
       info.problem = 'the page manifest is damaged (checksum mismatch)';
     }
     return { info, record, manifest, pending: new Uint8Array(geometry.pageCount) };
@@ -251,6 +255,9 @@ export class ImageStore {
   verifySlot(slotIndex: number, dest: Uint8Array, onProgress?: ProgressCallback): void {
     const { pageSize, pageCount, poolSize } = this.geometry;
     const slot = this.slots[slotIndex];
+    if (slot.info.problem) {
+      throw new CorruptImageError(`image slot ${slotIndex}: ${slot.info.problem}`, { where: 'slot', slot: slotIndex });
+    }
     const sums = new Uint8Array(CHUNK_PAGES * 8);
     const expected = new Uint32Array(slot.manifest.buffer);
     const actual = new Uint32Array(sums.buffer);
