@@ -314,7 +314,7 @@ export class ImageStore {
       target.info.state = 'writing';
     }
     let saved = 0;
-    const manifestChunks = new Set<number>();
+    const touchedManifest = new Uint8Array(this.layout.manifestBytes / pageSize);
     for (const [first, n] of runs(target.pending, CHUNK_PAGES)) {
       if (expired()) return report(false, saved);
       this.checksummer.hashPages(source, first, n, target.manifest.subarray(first * 8, (first + n) * 8));
@@ -323,14 +323,15 @@ export class ImageStore {
         source.subarray(first * pageSize, (first + n) * pageSize),
       );
       const lastChunk = Math.floor(((first + n) * 8 - 1) / pageSize);
-      for (let chunk = Math.floor((first * 8) / pageSize); chunk <= lastChunk; chunk++) manifestChunks.add(chunk);
+      touchedManifest.fill(1, Math.floor((first * 8) / pageSize), lastChunk + 1);
       saved += n;
       options.onProgress?.(saved * pageSize, total * pageSize);
     }
-    for (const chunk of manifestChunks) {
+    // Manifest pages go out in contiguous runs, one write each.
+    for (const [first, n] of runs(touchedManifest, touchedManifest.length)) {
       this.file.write(
-        this.layout.manifestOffset[targetIndex] + chunk * pageSize,
-        target.manifest.subarray(chunk * pageSize, (chunk + 1) * pageSize),
+        this.layout.manifestOffset[targetIndex] + first * pageSize,
+        target.manifest.subarray(first * pageSize, (first + n) * pageSize),
       );
     }
     this.file.sync();
