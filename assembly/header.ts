@@ -8,6 +8,9 @@ import {
   PAGE_SHIFT, PAGE_SIZE, POOL_MAGIC, REGION_DATA, REGION_DIRTY_BITMAP, REGION_ENTRY_SIZE,
   REGION_FLAG_VOLATILE, REGION_FLUSH_RING, REGION_HEADER, RING_ENTRIES, SCRATCH_BASE,
   STATE_CLEAN_SHUTDOWN, STATE_LAST_COMMIT_ID, MAX_REGIONS, poolAddr, setCtl,
+  CHUNK_BITMAP_BYTES, CHUNK_SHIFT, CHUNK_SIZE, CTL_CHUNKS, CTL_JOURNALS_OFFSET, CTL_JOURNAL_SIZE,
+  CTL_META_OFFSET, CTL_UNDO_OFFSET, CTL_UNDO_SIZE, JOURNAL_COUNT, META_DESCRIPTORS, REGION_HEAP_META,
+  REGION_JOURNALS, REGION_UNDO_LOG, SMALL_POOL,
 } from "./layout";
 import { xxh64 } from "./xxhash64";
 import { load64 } from "./atomics";
@@ -55,7 +58,18 @@ export function pool_format(poolSize: u64, device: u32): u64 {
   const ringLength = alignUp(RING_ENTRIES + <u64>FLUSH_RING_CAPACITY * 4, PAGE_SIZE);
   const bitmapOffset = ringOffset + ringLength;
   const bitmapLength = alignUp((pages + 7) >> 3, PAGE_SIZE);
-  const dataOffset = bitmapOffset + bitmapLength;
+  const journalSize: u64 = poolSize < SMALL_POOL ? 16 << 10 : 64 << 10;
+  const journalsOffset = bitmapOffset + bitmapLength;
+  const journalsLength = journalSize * JOURNAL_COUNT;
+  const undoOffset = journalsOffset + journalsLength;
+  const undoLength = journalSize;
+  const metaOffset = undoOffset + undoLength;
+  // Each heap chunk costs its data plus a descriptor and a slot bitmap; keep two pages of slack for alignment.
+  const perChunk: u64 = CHUNK_SIZE + 8 + CHUNK_BITMAP_BYTES;
+  const available = poolSize - metaOffset;
+  const chunks = available > META_DESCRIPTORS + 2 * PAGE_SIZE ? (available - META_DESCRIPTORS - 2 * PAGE_SIZE) / perChunk : 0;
+  const metaLength = alignUp(META_DESCRIPTORS + alignUp(chunks * 8, 64) + chunks * CHUNK_BITMAP_BYTES, PAGE_SIZE);
+  const dataOffset = metaOffset + metaLength;
 
   store<u64>(poolAddr(HDR_MAGIC), POOL_MAGIC);
   store<u32>(poolAddr(HDR_VERSION), FORMAT_VERSION);
@@ -64,11 +78,14 @@ export function pool_format(poolSize: u64, device: u32): u64 {
   memory.copy(poolAddr(HDR_UUID), SCRATCH_BASE, 16);
   store<u32>(poolAddr(HDR_DEVICE), device);
   store<u32>(poolAddr(HDR_PAGE_SIZE), PAGE_SIZE);
-  store<u32>(poolAddr(HDR_REGION_COUNT), 4);
+  store<u32>(poolAddr(HDR_REGION_COUNT), 7);
   setRegion(0, REGION_HEADER, 0, 0, PAGE_SIZE);
   setRegion(1, REGION_FLUSH_RING, REGION_FLAG_VOLATILE, ringOffset, ringLength);
   setRegion(2, REGION_DIRTY_BITMAP, REGION_FLAG_VOLATILE, bitmapOffset, bitmapLength);
-  setRegion(3, REGION_DATA, 0, dataOffset, poolSize - dataOffset);
+  setRegion(3, REGION_JOURNALS, 0, journalsOffset, journalsLength);
+  setRegion(4, REGION_UNDO_LOG, 0, undoOffset, undoLength);
+  setRegion(5, REGION_HEAP_META, 0, metaOffset, metaLength);
+  setRegion(6, REGION_DATA, 0, dataOffset, poolSize - dataOffset);
   store<u64>(poolAddr(HDR_CHECKSUM), headerChecksum());
   store<u64>(poolAddr(STATE_CLEAN_SHUTDOWN), 1);
   store<u64>(poolAddr(STATE_LAST_COMMIT_ID), 0);
@@ -83,7 +100,7 @@ export function pool_check_header(expectedSize: u64): i32 {
   if (load<u64>(poolAddr(HDR_POOL_SIZE)) != expectedSize) return HEADER_BAD_GEOMETRY;
   if (load<u32>(poolAddr(HDR_PAGE_SIZE)) != PAGE_SIZE) return HEADER_BAD_GEOMETRY;
   const count = load<u32>(poolAddr(HDR_REGION_COUNT));
-  if (count < 4 || count > MAX_REGIONS) return HEADER_BAD_GEOMETRY;
+  if (count < 7 || count > MAX_REGIONS) return HEADER_BAD_GEOMETRY;
   let end: u64 = 0;
   for (let i: u32 = 0; i < count; i++) {
     const offset = region_offset(i);
@@ -113,6 +130,20 @@ export function pool_attach(): void {
   setCtl<u64>(CTL_RING_OFFSET, region_offset(findRegion(REGION_FLUSH_RING)));
   setCtl<u64>(CTL_BITMAP_OFFSET, region_offset(findRegion(REGION_DIRTY_BITMAP)));
   setCtl<u64>(CTL_DATA_OFFSET, region_offset(findRegion(REGION_DATA)));
+  const journals = findRegion(REGION_JOURNALS);
+  setCtl<u64>(CTL_JOURNALS_OFFSET, region_offset(journals));
+  setCtl<u64>(CTL_JOURNAL_SIZE, region_length(journals) / JOURNAL_COUNT);
+  const undo = findRegion(REGION_UNDO_LOG);
+  setCtl<u64>(CTL_UNDO_OFFSET, region_offset(undo));
+  setCtl<u64>(CTL_UNDO_SIZE, region_length(undo));
+  const meta = findRegion(REGION_HEAP_META);
+  setCtl<u64>(CTL_META_OFFSET, region_offset(meta));
+  const metaLength = region_length(meta);
+  // chunks = largest n with META_DESCRIPTORS + align64(8n) + 512n <= metaLength, capped by the data region.
+  let chunks = (metaLength - META_DESCRIPTORS) / (8 + CHUNK_BITMAP_BYTES);
+  while (chunks > 0 && META_DESCRIPTORS + alignUp(chunks * 8, 64) + chunks * CHUNK_BITMAP_BYTES > metaLength) chunks--;
+  const dataChunks = region_length(findRegion(REGION_DATA)) >> CHUNK_SHIFT;
+  setCtl<u64>(CTL_CHUNKS, chunks < dataChunks ? chunks : dataChunks);
 }
 
 /** Recovery of the pool-level structures: volatile regions start empty. */

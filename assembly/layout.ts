@@ -2,13 +2,14 @@
 // record at a pool-relative offset, so an image is byte-for-byte portable.
 //
 //   [0, 64 KiB)        AssemblyScript statics (re-applied by every instance)
-//   [64 KiB, 128 KiB)  control block: volatile counters and host scratch, shared by all threads
-//   [128 KiB, ...)     the pool: header page, flush ring, dirty-page bitmap, data
+//   [64 KiB, 68 KiB)   control block: volatile counters and state, shared by all threads
+//   [68 KiB, 256 KiB)  scratch area for the host (large enough for a whole journal record)
+//   [256 KiB, ...)     the pool: header, flush ring, dirty-page bitmap, journals, undo log, heap
 
 export const CONTROL_BASE: usize = 65536;
 export const SCRATCH_BASE: usize = CONTROL_BASE + 4096;
-export const SCRATCH_SIZE: usize = 61440;
-export const POOL_BASE: usize = 131072;
+export const SCRATCH_SIZE: usize = 262144 - SCRATCH_BASE;
+export const POOL_BASE: usize = 262144;
 
 export const LINE_SHIFT: u32 = 6; // 64-byte cache lines
 export const PAGE_SHIFT: u32 = 12; // 4 KiB pages for dirty tracking and saves
@@ -41,7 +42,20 @@ export const REGION_HEADER: u32 = 1;
 export const REGION_FLUSH_RING: u32 = 2;
 export const REGION_DIRTY_BITMAP: u32 = 3;
 export const REGION_DATA: u32 = 4;
+export const REGION_JOURNALS: u32 = 5;
+export const REGION_UNDO_LOG: u32 = 6;
+export const REGION_HEAP_META: u32 = 7;
 export const REGION_FLAG_VOLATILE: u32 = 1; // contents are reset by recovery
+
+// Transactions.
+export const JOURNAL_COUNT: u32 = 4;
+export const JOURNAL_HEADER: u32 = 64;
+export const SMALL_POOL: u64 = 8 << 20; // below this, journals and the undo log are smaller
+export const CHUNK_SHIFT: u32 = 16; // the allocator hands out 64 KiB chunks, split by size class
+export const CHUNK_SIZE: u32 = 1 << CHUNK_SHIFT;
+export const CHUNK_BITMAP_BYTES: u32 = 512; // one bit per 16-byte slot of a chunk
+export const META_ROOT: u32 = 0; // u64 root offset, first word of the heap-meta region
+export const META_DESCRIPTORS: u32 = 64; // u64 per chunk, then the bitmaps
 
 export const FLUSH_RING_CAPACITY: u32 = 4096;
 export const RING_COUNT: u32 = 0; // u32: entries in use
@@ -60,6 +74,33 @@ export const CTL_FLUSH_HINTS: u32 = 32;
 export const CTL_RING_OFFSET: u32 = 40;
 export const CTL_BITMAP_OFFSET: u32 = 48;
 export const CTL_DATA_OFFSET: u32 = 56;
+export const CTL_COMMIT_ID: u32 = 64; // last commit ID handed out
+export const CTL_APPLIED: u32 = 72; // every commit ID <= this has its in-place writes issued
+export const CTL_TX_MODE: u32 = 80; // u32: TX_NONE, TX_REDO, TX_UNDO
+export const CTL_TX_JOURNAL: u32 = 84; // u32: journal of the open redo transaction
+export const CTL_TX_CURSOR: u32 = 88; // u32: payload bytes (redo) or entries (undo) used
+export const CTL_TX_ID: u32 = 96; // u64: ID of the open undo transaction
+export const CTL_FREE_JOURNALS: u32 = 104; // u32 bitmask
+export const CTL_INFLIGHT_JOURNALS: u32 = 108; // u32 bitmask
+export const CTL_JOURNALS_OFFSET: u32 = 112;
+export const CTL_JOURNAL_SIZE: u32 = 120;
+export const CTL_UNDO_OFFSET: u32 = 128;
+export const CTL_UNDO_SIZE: u32 = 136;
+export const CTL_META_OFFSET: u32 = 144;
+export const CTL_CHUNKS: u32 = 152;
+
+export const TX_NONE: u32 = 0;
+export const TX_REDO: u32 = 1;
+export const TX_UNDO: u32 = 2;
+
+// Status codes returned by transaction and allocator calls (0 = success).
+export const TX_OK: i32 = 0;
+export const TX_ERR_STATE: i32 = -1; // no transaction open, or one already open
+export const TX_ERR_BOUNDS: i32 = -2; // range outside the data region
+export const TX_ERR_TOO_LARGE: i32 = -3; // the journal or undo log is full
+export const TX_ERR_NO_SPACE: i32 = -4; // the heap cannot satisfy the allocation
+export const TX_ERR_BAD_POINTER: i32 = -5; // not the start of an allocated block
+export const TX_ERR_DOUBLE_FREE: i32 = -6; // the block is already free
 
 // Error codes returned by pool_check_header (0 = valid).
 export const HEADER_OK: i32 = 0;

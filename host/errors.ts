@@ -101,3 +101,45 @@ export class PoolClosedError extends PmemError {
     super('ECLOSED', 'the pool is closed');
   }
 }
+
+/** A transaction was begun inside another, or raw writes were attempted while one is open. */
+export class NestedTransactionError extends PmemError {
+  constructor(message = 'a transaction is already open on this pool') {
+    super('ETXNESTED', message);
+  }
+}
+
+/** The transaction has already committed or aborted. */
+export class TransactionFinishedError extends PmemError {
+  constructor() {
+    super('ETXDONE', 'the transaction has already finished');
+  }
+}
+
+/** The transaction's writes do not fit its journal or undo log. */
+export class TransactionTooLargeError extends PmemError {
+  constructor(details: Record<string, unknown> = {}) {
+    super('ETXTOOLARGE', 'the transaction is too large for its journal or undo log', details);
+  }
+}
+
+/** The heap cannot satisfy an allocation. */
+export class NoSpaceError extends PmemError {
+  constructor(size: number) {
+    super('ENOSPC', `the heap has no room for ${size} bytes`, { size });
+  }
+}
+
+/** The offset is not the start of an allocated block. */
+export class InvalidPointerError extends PmemError {
+  constructor(offset: number) {
+    super('EBADPTR', `${offset} is not the start of an allocated block`, { offset });
+  }
+}
+
+/** The block was already freed. */
+export class DoubleFreeError extends PmemError {
+  constructor(offset: number) {
+    super('EDOUBLEFREE', `the block at ${offset} is already free`, { offset });
+  }
+}

@@ -1,4 +1,6 @@
-export { Pool, type PoolInfo, type PoolOpenOptions } from './pool.js';
+export { Pool, type PoolInfo, type PoolOpenOptions, type TxOptions } from './pool.js';
+export { Transaction, type TxLog } from './transaction.js';
+export type { HeapStats, SyncMode } from '../runtime/pool-runtime.js';
 export * from '../errors.js';
 export { DEVICE_PERSONALITIES, type DevicePersonality } from '../device/personality.js';
 export type { CrashOptions, DeviceCounters, NvdimmDevice } from '../device/nvdimm-device.js';

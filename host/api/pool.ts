@@ -3,10 +3,11 @@
 import type { DeviceCounters, NvdimmDevice } from '../device/nvdimm-device.js';
 import { type DevicePersonality, parsePersonality } from '../device/personality.js';
 import { InvalidArgumentError, OutOfBoundsError, PoolNotFoundError } from '../errors.js';
+import { Transaction, type TxLog } from './transaction.js';
 import { Platform } from '../platform/platform.js';
 import type { RestoreReport } from '../platform/power-target.js';
 import { installSignalHandlers, type SignalHandlerOptions } from '../platform/signals.js';
-import { PoolRuntime } from '../runtime/pool-runtime.js';
+import { type HeapStats, PoolRuntime, type SyncMode } from '../runtime/pool-runtime.js';
 import type { BackingStore } from '../store/block-file.js';
 import type { ProgressCallback, SaveReport, SlotInfo } from '../store/image-store.js';
 import { NodeFileStore } from '../store/node-file-store.js';
@@ -24,6 +25,12 @@ export interface PoolOpenOptions {
   device?: DevicePersonality;
   /** Background flushing interval in ms; 0 turns it off. Default 1000. */
   backgroundFlushMs?: number;
+  /**
+   * adr pools: a commit is durable once its record reached the backing store,
+   * written and fdatasynced ('full', the default) or only written ('none':
+   * survives a process kill, not a power loss).
+   */
+  sync?: SyncMode;
   /** Called while a large image loads. */
   onProgress?: ProgressCallback;
 }
@@ -37,6 +44,7 @@ export interface PoolInfo {
   dataSize: number;
   lastCommitId: bigint;
   generation: number;
+  heap: HeapStats;
   slots: SlotInfo[];
   counters: DeviceCounters;
 }
@@ -47,6 +55,17 @@ export function storeFor(options: { path?: string; store?: BackingStore }): Back
     throw new InvalidArgumentError('give a pool `path` or a backing `store`');
   }
   return new NodeFileStore(options.path);
+}
+
+export interface TxOptions {
+  /** 'redo' (micro-journals, the default) or 'undo'. */
+  log?: TxLog;
+}
+
+function parseLog(options: TxOptions | undefined): TxLog {
+  const log = options?.log ?? 'redo';
+  if (log !== 'redo' && log !== 'undo') throw new InvalidArgumentError(`log must be 'redo' or 'undo'; got ${String(log)}`);
+  return log;
 }
 
 export class Pool {
@@ -62,13 +81,15 @@ export class Pool {
     if (options === null || typeof options !== 'object') throw new InvalidArgumentError('options must be an object');
     const store = storeFor(options);
     const device = options.device === undefined ? undefined : parsePersonality(options.device);
+    const sync = options.sync ?? 'full';
+    if (sync !== 'full' && sync !== 'none') throw new InvalidArgumentError(`sync must be 'full' or 'none'; got ${String(sync)}`);
     let runtime: PoolRuntime;
     if (!store.exists()) {
       if (!options.create) throw new PoolNotFoundError(store.location);
       if (options.size === undefined) throw new InvalidArgumentError('size is required to create a pool');
-      runtime = await PoolRuntime.create(store, { size: options.size, device: device ?? 'nvdimm-n' });
+      runtime = await PoolRuntime.create(store, { size: options.size, device: device ?? 'nvdimm-n', sync });
     } else {
-      runtime = await PoolRuntime.open(store, { device, onProgress: options.onProgress });
+      runtime = await PoolRuntime.open(store, { device, onProgress: options.onProgress, sync });
     }
     const pool = new Pool(runtime);
     const flushMs = options.backgroundFlushMs ?? 1000;
@@ -114,6 +135,53 @@ export class Pool {
     }
   }
 
+  /**
+   * Runs `fn` as one failure-atomic transaction and resolves once it is durable
+   * under the pool's device: on an adr pool, once its record reached the backing
+   * store. Transactions issued without awaiting each other share one fdatasync.
+   * If `fn` throws, nothing it wrote remains and the promise rejects.
+   */
+  async tx<T>(fn: (tx: Transaction) => T, options?: TxOptions): Promise<T> {
+    const result = this.run(fn, parseLog(options));
+    await this.runtime.whenDurable();
+    return result;
+  }
+
+  /**
+   * The synchronous form of `tx`: durable when it returns. At memory speed on
+   * eadr and nvdimm-n pools; on adr pools it writes and syncs the commit itself.
+   */
+  txSync<T>(fn: (tx: Transaction) => T, options?: TxOptions): T {
+    const result = this.run(fn, parseLog(options));
+    this.runtime.flushCommits();
+    return result;
+  }
+
+  private run<T>(fn: (tx: Transaction) => T, log: TxLog): T {
+    if (typeof fn !== 'function') throw new InvalidArgumentError('a transaction needs a callback');
+    this.runtime.beginTransaction(log);
+    const tx = new Transaction(this.runtime, log);
+    let result: T;
+    try {
+      result = fn(tx);
+      if (result instanceof Promise) {
+        result.catch(() => {});
+        throw new InvalidArgumentError('a transaction callback must be synchronous (it returned a promise)');
+      }
+    } catch (error) {
+      this.runtime.abortTransaction();
+      tx.finish(undefined);
+      throw error;
+    }
+    tx.finish(this.runtime.commitTransaction());
+    return result;
+  }
+
+  /** The newest commit ID. */
+  get lastCommitId(): bigint {
+    return this.runtime.core.tx_last_commit_id();
+  }
+
   /** Copies `length` bytes at pool offset `offset`. */
   read(offset: number, length: number): Uint8Array {
     this.runtime.assertRunning();
@@ -128,6 +196,7 @@ export class Pool {
    */
   write(offset: number, bytes: Uint8Array, options: { persist?: boolean } = {}): void {
     this.runtime.assertRunning();
+    this.runtime.assertNoTransaction();
     if (!(bytes instanceof Uint8Array)) throw new InvalidArgumentError('bytes must be a Uint8Array');
     this.checkRange(offset, bytes.length);
     this.runtime.pool.set(bytes, offset);
@@ -138,6 +207,7 @@ export class Pool {
   /** Cache-line write-back of every line overlapping the range. */
   flush(offset: number, length: number): void {
     this.runtime.assertRunning();
+    this.runtime.assertNoTransaction();
     this.checkRange(offset, length);
     this.runtime.core.pm_flush(offset, length);
   }
@@ -157,6 +227,7 @@ export class Pool {
   /** Saves the pool's durable image to the backing store (incremental unless `full`). */
   async checkpoint(options: { full?: boolean; onProgress?: ProgressCallback } = {}): Promise<SaveReport> {
     this.runtime.assertRunning();
+    this.runtime.assertNoTransaction();
     return this.runtime.save(options);
   }
 
@@ -169,7 +240,8 @@ export class Pool {
       size: this.size,
       dataOffset: this.dataOffset,
       dataSize: this.dataSize,
-      lastCommitId: this.runtime.core.pool_last_commit_id(),
+      lastCommitId: this.lastCommitId,
+      heap: this.runtime.heapStats(),
       generation: Math.max(...slots.filter((s) => s.state === 'complete').map((s) => s.generation)),
       slots,
       counters: this.device.counters(),

@@ -48,13 +48,15 @@ export function ensureMemory(memory: WebAssembly.Memory, bytes: number): void {
 
 export async function instantiateCore(memory: WebAssembly.Memory, hooks: CoreHooks): Promise<Core> {
   const { module, instantiate } = await loadCore();
-  return instantiate(module, {
+  const core = await instantiate(module, {
     env: {
       memory,
       pm_drain_ring: () => hooks.drainRing(),
       pm_flush_hint: () => hooks.flushHint(),
     },
   });
+  ensureMemory(memory, core.POOL_BASE.value); // the control block and scratch area below the pool
+  return core;
 }
 
 /** Layout constants exported by the core. */

@@ -9,10 +9,12 @@ import {
 import { NvdimmDevice } from '../device/nvdimm-device.js';
 import { type DevicePersonality, personalityCode, personalityFromCode } from '../device/personality.js';
 import {
-  CorruptImageError, DeviceMismatchError, InvalidArgumentError, PoolClosedError, PowerOffError,
+  CorruptImageError, DeviceMismatchError, InvalidArgumentError, NestedTransactionError, PmemError, PoolClosedError,
+  PowerOffError,
 } from '../errors.js';
 import type { PowerTarget, RestoreReport } from '../platform/power-target.js';
 import type { BackingStore } from '../store/block-file.js';
+import { CommitLog } from '../store/commit-log.js';
 import { ImageStore, type ProgressCallback, type SaveOptions, type SaveReport } from '../store/image-store.js';
 
 export const PAGE_SIZE = 4096;
@@ -39,6 +41,22 @@ const HEADER_PROBLEMS = ['', 'bad magic', 'newer pool format', 'header checksum 
 
 type RuntimeState = 'running' | 'quiesced' | 'off' | 'closed';
 
+/** How a commit reaches the backing store on a durable (adr) pool: written and fdatasynced, or written only. */
+export type SyncMode = 'full' | 'none';
+
+export interface HeapStats {
+  chunks: number;
+  freeChunks: number;
+  usedBytes: number;
+  freeBytes: number;
+  largestFreeBytes: number;
+  blocks: number;
+  /** 1 - largest free run / free bytes: 0 when all free space is contiguous. */
+  fragmentation: number;
+}
+
+const TX_MODES = { redo: 1, undo: 2 } as const;
+
 interface Parts {
   memory: WebAssembly.Memory;
   core: Core;
@@ -52,6 +70,11 @@ export class PoolRuntime implements PowerTarget {
   private dataStart = 0;
   /** What the last power-on found: recovery ran unless the image came from a clean shutdown. */
   lastRestore: RestoreReport | undefined;
+  /** Durable pools (adr): committed records waiting for the file, and the group commit that will write them. */
+  private commitLog: CommitLog | undefined;
+  private groupCommit: Promise<void> | undefined;
+  private txLog: keyof typeof TX_MODES | undefined;
+  sync: SyncMode = 'full';
 
   private constructor(
     readonly store: BackingStore,
@@ -79,7 +102,7 @@ export class PoolRuntime implements PowerTarget {
   /** Formats a new pool and writes its first image; the file appears only once complete. */
   static async create(
     store: BackingStore,
-    options: { size: number; device: DevicePersonality; replace?: boolean },
+    options: { size: number; device: DevicePersonality; replace?: boolean; sync?: SyncMode },
   ): Promise<PoolRuntime> {
     const size = validatePoolSize(options.size, options.device);
     const { core, device, checksummer, memory } = await PoolRuntime.parts(options.device, size);
@@ -99,13 +122,13 @@ export class PoolRuntime implements PowerTarget {
       createdAtMs: Date.now(),
     };
     ImageStore.create(store, geometry, device.durableImage(), checksummer, { replace: options.replace });
-    return PoolRuntime.open(store, { device: options.device });
+    return PoolRuntime.open(store, { device: options.device, sync: options.sync });
   }
 
   /** Opens an existing pool: loads its newest complete image and runs recovery. */
   static async open(
     store: BackingStore,
-    options: { device?: DevicePersonality; readOnly?: boolean; onProgress?: ProgressCallback } = {},
+    options: { device?: DevicePersonality; readOnly?: boolean; onProgress?: ProgressCallback; sync?: SyncMode } = {},
   ): Promise<PoolRuntime> {
     const probe = await PoolRuntime.probe(store);
     const personality = personalityFromCode(probe.geometry.device);
@@ -116,10 +139,12 @@ export class PoolRuntime implements PowerTarget {
     const { memory, core, device, checksummer } = await PoolRuntime.parts(personality, probe.geometry.poolSize);
     const image = ImageStore.open(store, options.readOnly ? 'read' : 'write', checksummer);
     const runtime = new PoolRuntime(store, image, memory, core, device, checksummer, options.readOnly ?? false);
+    runtime.sync = options.sync ?? 'full';
     try {
       runtime.lastRestore = runtime.loadAndRecover(options.onProgress, !options.readOnly);
     } catch (error) {
-      image.close();
+      runtime.image.close();
+      runtime.commitLog?.close();
       throw error;
     }
     return runtime;
@@ -189,10 +214,115 @@ export class PoolRuntime implements PowerTarget {
     if (writable) {
       core.pool_reset_volatile();
       this.device.writeBackAll();
+      core.tx_recover();
       core.pool_set_clean_shutdown(0n);
     }
     this.state = 'running';
+    if (writable && this.personality === 'adr') this.replayCommitLog();
     return { generation: load.generation, cleanShutdown, bytes: load.bytes, durationMs: load.durationMs };
+  }
+
+  /**
+   * Durable pools keep a commit log beside the image: commits newer than the
+   * image are replayed in order, folded into a fresh image, and the log emptied.
+   */
+  private replayCommitLog(): void {
+    this.commitLog?.close();
+    this.commitLog = new CommitLog(this.store.openCommitLog());
+    let replayed = 0;
+    for (const record of this.commitLog.records()) {
+      this.scratch.set(record);
+      const applied = this.core.redo_apply_record(this.scratch.byteOffset, record.length);
+      if (applied < 0n) break; // a torn tail: it was never acknowledged
+      if (applied > 0n) replayed++;
+    }
+    if (replayed > 0) {
+      this.core.pool_set_last_commit_id(this.core.tx_last_commit_id());
+      this.save();
+    } else {
+      this.commitLog.reset();
+    }
+  }
+
+  /** The host's staging area inside the core's memory. */
+  get scratch(): Uint8Array {
+    const { scratchBase, scratchSize } = coreLayout(this.core);
+    return new Uint8Array(this.memory.buffer, scratchBase, scratchSize);
+  }
+
+  get inTransaction(): boolean {
+    return this.txLog !== undefined;
+  }
+
+  /** Throws unless raw (non-transactional) access is allowed right now. */
+  assertNoTransaction(): void {
+    if (this.inTransaction) throw new NestedTransactionError('raw access is not allowed while a transaction is open');
+  }
+
+  beginTransaction(log: keyof typeof TX_MODES): void {
+    this.assertRunning();
+    if (this.inTransaction) throw new NestedTransactionError();
+    const status = this.core.tx_begin(TX_MODES[log]);
+    if (status !== 0) throw new PmemError('EINTERNAL', `tx_begin failed with status ${status}`);
+    this.txLog = log;
+  }
+
+  /** Commits in the core (one fence); on a durable pool, queues the commit's record for the commit log. */
+  commitTransaction(): bigint {
+    const id = this.core.tx_commit();
+    const log = this.txLog;
+    this.txLog = undefined;
+    if (this.commitLog) {
+      if (log === 'redo') {
+        const at = this.core.redo_last_record();
+        this.commitLog.append(this.pool.slice(at, at + this.core.redo_record_length(at)));
+      } else {
+        this.commitLog.append(this.scratch.slice(0, this.core.undo_last_record(this.scratch.byteOffset)));
+      }
+    }
+    return id;
+  }
+
+  abortTransaction(): void {
+    this.core.tx_abort();
+    this.txLog = undefined;
+  }
+
+  /** Writes queued commit records now (and fdatasyncs them unless sync is 'none'). */
+  flushCommits(): void {
+    this.commitLog?.flush(this.sync === 'full');
+  }
+
+  /**
+   * Resolves when every commit so far is durable. Commits issued in the same
+   * turn of the event loop share one write and one fdatasync (group commit).
+   */
+  whenDurable(): Promise<void> {
+    if (!this.commitLog?.hasPending) return Promise.resolve();
+    this.groupCommit ??= Promise.resolve().then(() => {
+      this.groupCommit = undefined;
+      this.flushCommits();
+    });
+    return this.groupCommit;
+  }
+
+  heapStats(): HeapStats {
+    this.core.heap_stats();
+    const words = new BigUint64Array(this.memory.buffer, coreLayout(this.core).scratchBase, 6);
+    const [chunks, freeChunks, usedBytes, freeBytes, largestFreeBytes, blocks] = Array.from(words, Number);
+    const fragmentation = freeBytes === 0 ? 0 : 1 - largestFreeBytes / freeBytes;
+    return { chunks, freeChunks, usedBytes, freeBytes, largestFreeBytes, blocks, fragmentation };
+  }
+
+  /**
+   * Runs transaction recovery on the loaded image (in memory only, for a
+   * read-only pool) and checks the allocator; returns the first bad chunk, if any.
+   */
+  checkStructures(): number | undefined {
+    if (!this.readOnly) throw new InvalidArgumentError('checkStructures needs a read-only pool');
+    this.core.tx_recover();
+    const bad = Number(this.core.heap_check());
+    return bad === 0 ? undefined : bad - 1;
   }
 
   /** Moves the core's dirty-page bits into the image store's pending sets. */
@@ -220,6 +350,8 @@ export class PoolRuntime implements PowerTarget {
     this.harvestDirty();
     const report = this.image.save(this.device.durableImage(), options);
     this.device.recordSaved(report.savedBytes);
+    // The image now holds every commit, including those still queued for the log.
+    if (report.complete) this.commitLog?.reset();
     return report;
   }
 
@@ -258,13 +390,16 @@ export class PoolRuntime implements PowerTarget {
   close(): SaveReport | undefined {
     if (this.state === 'closed') return undefined;
     let report: SaveReport | undefined;
+    if (this.inTransaction) this.abortTransaction();
     if (!this.readOnly && (this.state === 'running' || this.state === 'quiesced')) {
+      this.core.pool_set_last_commit_id(this.core.tx_last_commit_id());
       this.core.pool_set_clean_shutdown(1n);
       this.device.writeBackAll();
       report = this.save();
     }
     this.state = 'closed';
     this.image.close();
+    this.commitLog?.close();
     return report;
   }
 }

@@ -6,6 +6,7 @@ export interface BlockFile {
   write(position: number, data: Uint8Array): void;
   /** Makes every completed write durable (fdatasync for files). */
   sync(): void;
+  truncate(size: number): void;
   close(): void;
 }
 
@@ -21,4 +22,6 @@ export interface BackingStore {
    */
   create(size: number, fill: (file: BlockFile) => void, options?: { replace?: boolean }): void;
   open(mode: 'read' | 'write'): BlockFile;
+  /** The commit log beside the image (created empty if missing), for pools whose commits must reach the store. */
+  openCommitLog(): BlockFile;
 }

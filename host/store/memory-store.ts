@@ -1,32 +1,39 @@
 import { PoolExistsError, PoolNotFoundError } from '../errors.js';
 import type { BackingStore, BlockFile } from './block-file.js';
 
+/** The bytes of one in-memory file; tests may damage them on purpose. */
+export class MemoryBytes {
+  bytes: Uint8Array = new Uint8Array(0);
+  syncs = 0;
+}
+
 class MemoryFile implements BlockFile {
-  constructor(private readonly store: MemoryStore) {}
+  constructor(private readonly file: MemoryBytes) {}
 
   size(): number {
-    return this.store.bytes!.length;
+    return this.file.bytes.length;
   }
 
   read(position: number, into: Uint8Array): number {
-    const bytes = this.store.bytes!;
+    const bytes = this.file.bytes;
     const n = Math.max(0, Math.min(into.length, bytes.length - position));
     into.set(bytes.subarray(position, position + n));
     return n;
   }
 
   write(position: number, data: Uint8Array): void {
-    let bytes = this.store.bytes!;
-    if (position + data.length > bytes.length) {
-      const grown = new Uint8Array(position + data.length);
-      grown.set(bytes);
-      this.store.bytes = bytes = grown;
-    }
-    bytes.set(data, position);
+    if (position + data.length > this.file.bytes.length) this.truncate(position + data.length);
+    this.file.bytes.set(data, position);
   }
 
   sync(): void {
-    this.store.syncs++;
+    this.file.syncs++;
+  }
+
+  truncate(size: number): void {
+    const resized = new Uint8Array(size);
+    resized.set(this.file.bytes.subarray(0, Math.min(size, this.file.bytes.length)));
+    this.file.bytes = resized;
   }
 
   close(): void {}
@@ -35,28 +42,42 @@ class MemoryFile implements BlockFile {
 /** Images held in memory, for tests and throwaway pools. Writes are durable as soon as they complete. */
 export class MemoryStore implements BackingStore {
   readonly location = 'memory:';
-  /** The file's bytes; tests may damage them on purpose. */
-  bytes: Uint8Array | undefined;
-  syncs = 0;
+  private image: MemoryBytes | undefined;
+  private readonly log = new MemoryBytes();
+
+  /** The image file's bytes; tests may damage them on purpose. */
+  get bytes(): Uint8Array | undefined {
+    return this.image?.bytes;
+  }
+
+  set bytes(bytes: Uint8Array) {
+    this.image ??= new MemoryBytes();
+    this.image.bytes = bytes;
+  }
+
+  /** fdatasync calls on the image and the commit log. */
+  get syncs(): number {
+    return (this.image?.syncs ?? 0) + this.log.syncs;
+  }
 
   exists(): boolean {
-    return this.bytes !== undefined;
+    return this.image !== undefined;
   }
 
   create(size: number, fill: (file: BlockFile) => void, options: { replace?: boolean } = {}): void {
     if (!options.replace && this.exists()) throw new PoolExistsError(this.location);
-    const previous = this.bytes;
-    this.bytes = new Uint8Array(size);
-    try {
-      fill(new MemoryFile(this));
-    } catch (error) {
-      this.bytes = previous;
-      throw error;
-    }
+    const image = new MemoryBytes();
+    image.bytes = new Uint8Array(size);
+    fill(new MemoryFile(image));
+    this.image = image;
   }
 
   open(): BlockFile {
-    if (!this.bytes) throw new PoolNotFoundError(this.location);
-    return new MemoryFile(this);
+    if (!this.image) throw new PoolNotFoundError(this.location);
+    return new MemoryFile(this.image);
+  }
+
+  openCommitLog(): BlockFile {
+    return new MemoryFile(this.log);
   }
 }

@@ -29,6 +29,10 @@ class NodeFile implements BlockFile {
     fs.fdatasyncSync(this.fd);
   }
 
+  truncate(size: number): void {
+    fs.ftruncateSync(this.fd, size);
+  }
+
   close(): void {
     fs.closeSync(this.fd);
   }
@@ -80,6 +84,14 @@ export class NodeFileStore implements BackingStore {
       throw error;
     }
     syncDirectory(this.location);
+  }
+
+  openCommitLog(): BlockFile {
+    const path = `${this.location}.log`;
+    const existed = fs.existsSync(path);
+    const fd = fs.openSync(path, existed ? 'r+' : 'w+');
+    if (!existed) syncDirectory(path);
+    return new NodeFile(fd);
   }
 
   open(mode: 'read' | 'write'): BlockFile {

@@ -1,0 +1,202 @@
+// Redo transactions on micro-journals with commit coalescing (patents.md §4).
+//
+// A transaction's redo images go into a free journal. Commit assigns the next
+// commit ID, seals the journal with a checksum, flushes it and fences ONCE:
+// that fence makes the journal durable and also the in-place writes of the
+// previous transaction, which were flushed but never fenced. Only then are this
+// transaction's writes applied in place (flushed, not fenced), and the previous
+// journals go back to the free list. Each header records `appliedUpTo`, the
+// highest commit ID whose in-place writes were issued before its fence, so
+// recovery replays only journals newer than every watermark, in commit-ID order.
+import {
+  CTL_APPLIED, CTL_COMMIT_ID, CTL_FREE_JOURNALS, CTL_INFLIGHT_JOURNALS, CTL_JOURNALS_OFFSET,
+  CTL_JOURNAL_SIZE, CTL_TX_CURSOR, CTL_TX_JOURNAL, JOURNAL_COUNT, JOURNAL_HEADER, TX_ERR_STATE,
+  TX_ERR_TOO_LARGE, TX_OK, ctl, poolAddr, setCtl,
+} from "./layout";
+import { pm_fence, pm_flush, pm_mark_dirty } from "./persist";
+import { xxh64 } from "./xxhash64";
+
+const JOURNAL_SEED: u64 = 0x4c4e_524a_4d45_4d50;
+const J_COMMIT_ID: u32 = 0;
+const J_APPLIED: u32 = 8;
+const J_PAYLOAD: u32 = 16; // u32 bytes of entries
+const J_CHECKSUM: u32 = 24;
+const ENTRY_HEADER: u32 = 8; // u32 pool offset, u32 length, then the bytes padded to 8
+
+@inline function journalOffset(index: u32): u64 {
+  return ctl<u64>(CTL_JOURNALS_OFFSET) + <u64>index * ctl<u64>(CTL_JOURNAL_SIZE);
+}
+
+function checksum(journal: usize, payload: u32): u64 {
+  return xxh64(journal + JOURNAL_HEADER, payload, xxh64(journal, J_CHECKSUM, JOURNAL_SEED));
+}
+
+function isValid(journal: usize): bool {
+  const payload = load<u32>(journal + J_PAYLOAD);
+  if (<u64>payload > ctl<u64>(CTL_JOURNAL_SIZE) - JOURNAL_HEADER) return false;
+  return load<u64>(journal + J_CHECKSUM) == checksum(journal, payload);
+}
+
+function applyEntries(journal: usize, payload: u32): void {
+  let entry = journal + JOURNAL_HEADER;
+  const end = entry + payload;
+  while (entry < end) {
+    const offset = <usize>load<u32>(entry);
+    const length = <usize>load<u32>(entry, 4);
+    memory.copy(poolAddr(offset), entry + ENTRY_HEADER, length);
+    pm_mark_dirty(offset, length);
+    pm_flush(offset, length);
+    entry += ENTRY_HEADER + ((length + 7) & ~7);
+  }
+}
+
+/** Writes a record header (commit ID, watermark, payload length, checksum) in front of `payload` entry bytes. */
+export function sealRecord(record: usize, id: u64, applied: u64, payload: u32): void {
+  store<u64>(record + J_COMMIT_ID, id);
+  store<u64>(record + J_APPLIED, applied);
+  store<u32>(record + J_PAYLOAD, payload);
+  store<u32>(record + J_PAYLOAD + 4, 0);
+  store<u64>(record + J_CHECKSUM, checksum(record, payload));
+}
+
+/** Appends one redo entry for [offset, offset + length) at `entry`; returns its size. */
+export function writeEntry(entry: usize, offset: u32, src: usize, length: u32): u32 {
+  store<u32>(entry, offset);
+  store<u32>(entry, length, 4);
+  memory.copy(entry + ENTRY_HEADER, src, length);
+  return ENTRY_HEADER + ((length + 7) & ~7);
+}
+
+export function redoBegin(): i32 {
+  const free = ctl<u32>(CTL_FREE_JOURNALS);
+  if (free == 0) return TX_ERR_STATE;
+  const index = ctz(free);
+  setCtl<u32>(CTL_FREE_JOURNALS, free & ~(1 << index));
+  setCtl<u32>(CTL_TX_JOURNAL, index);
+  setCtl<u32>(CTL_TX_CURSOR, 0);
+  return TX_OK;
+}
+
+/** Appends the redo image of [offset, offset + length) taken from linear address `src`. */
+export function redoAppend(offset: u32, src: usize, length: u32): i32 {
+  const cursor = ctl<u32>(CTL_TX_CURSOR);
+  const size = ENTRY_HEADER + ((length + 7) & ~7);
+  if (<u64>(JOURNAL_HEADER + cursor + size) > ctl<u64>(CTL_JOURNAL_SIZE)) return TX_ERR_TOO_LARGE;
+  const entry = poolAddr(<usize>journalOffset(ctl<u32>(CTL_TX_JOURNAL))) + JOURNAL_HEADER + cursor;
+  setCtl<u32>(CTL_TX_CURSOR, cursor + writeEntry(entry, offset, src, length));
+  return TX_OK;
+}
+
+/** Reads [offset, offset + length) as the open transaction sees it: the pool overlaid with its redo images. */
+export function redoRead(offset: u32, length: u32, dst: usize): void {
+  memory.copy(dst, poolAddr(offset), length);
+  const journal = poolAddr(<usize>journalOffset(ctl<u32>(CTL_TX_JOURNAL)));
+  let entry = journal + JOURNAL_HEADER;
+  const end = entry + ctl<u32>(CTL_TX_CURSOR);
+  const readEnd = offset + length;
+  while (entry < end) {
+    const at = load<u32>(entry);
+    const size = load<u32>(entry, 4);
+    const from = max(at, offset);
+    const to = min(at + size, readEnd);
+    if (from < to) memory.copy(dst + (from - offset), entry + ENTRY_HEADER + (from - at), to - from);
+    entry += ENTRY_HEADER + ((size + 7) & ~7);
+  }
+}
+
+/** Commits the open redo transaction with exactly one fence; returns its commit ID. */
+export function redoCommit(): u64 {
+  const index = ctl<u32>(CTL_TX_JOURNAL);
+  const offset = journalOffset(index);
+  const journal = poolAddr(<usize>offset);
+  const payload = ctl<u32>(CTL_TX_CURSOR);
+  // The commit lock of the seed is implicit while one thread commits; IDs are taken in commit order.
+  const id = ctl<u64>(CTL_COMMIT_ID) + 1;
+  setCtl<u64>(CTL_COMMIT_ID, id);
+  sealRecord(journal, id, ctl<u64>(CTL_APPLIED), payload);
+  pm_mark_dirty(<usize>offset, JOURNAL_HEADER + payload);
+  pm_flush(<usize>offset, JOURNAL_HEADER + payload);
+  pm_fence();
+  // The fence made the in-flight journals' in-place writes durable, and this header's watermark covers them.
+  setCtl<u32>(CTL_FREE_JOURNALS, ctl<u32>(CTL_FREE_JOURNALS) | ctl<u32>(CTL_INFLIGHT_JOURNALS));
+  setCtl<u32>(CTL_INFLIGHT_JOURNALS, 1 << index);
+  applyEntries(journal, payload);
+  setCtl<u64>(CTL_APPLIED, id);
+  return id;
+}
+
+/** Pool offset of the newest committed journal (its record is JOURNAL_HEADER + payload bytes long). */
+export function redo_last_record(): u32 {
+  const inflight = ctl<u32>(CTL_INFLIGHT_JOURNALS);
+  return inflight == 0 ? 0 : <u32>journalOffset(ctz(inflight));
+}
+
+/** Length of the record at pool offset `offset`, as its header says. */
+export function redo_record_length(offset: u32): u32 {
+  return JOURNAL_HEADER + load<u32>(poolAddr(offset) + J_PAYLOAD);
+}
+
+/**
+ * Applies a journal record that the host copied to linear address `record`
+ * (from a file commit log): if its checksum holds and its commit ID is newer
+ * than every applied one, its writes go in place and are persisted. Returns its
+ * commit ID, 0 if it was already applied, or -1 if it is not a valid record.
+ */
+export function redo_apply_record(record: usize, length: u32): i64 {
+  if (length < JOURNAL_HEADER || load<u32>(record + J_PAYLOAD) != length - JOURNAL_HEADER) return -1;
+  if (load<u64>(record + J_CHECKSUM) != checksum(record, length - JOURNAL_HEADER)) return -1;
+  const id = load<u64>(record + J_COMMIT_ID);
+  if (id <= ctl<u64>(CTL_APPLIED)) return 0;
+  applyEntries(record, length - JOURNAL_HEADER);
+  pm_fence();
+  setCtl<u64>(CTL_APPLIED, id);
+  setCtl<u64>(CTL_COMMIT_ID, max(id, ctl<u64>(CTL_COMMIT_ID)));
+  return <i64>id;
+}
+
+export function redoAbort(): void {
+  setCtl<u32>(CTL_FREE_JOURNALS, ctl<u32>(CTL_FREE_JOURNALS) | (1 << ctl<u32>(CTL_TX_JOURNAL)));
+}
+
+/**
+ * Replays every valid journal newer than all watermarks (and than `appliedFloor`,
+ * the pool header's record of applied commits), in commit-ID order. Returns the
+ * highest commit ID seen, from which new IDs continue.
+ */
+export function redoRecover(appliedFloor: u64): u64 {
+  let watermark = appliedFloor;
+  let newest = appliedFloor;
+  for (let i: u32 = 0; i < JOURNAL_COUNT; i++) {
+    const journal = poolAddr(<usize>journalOffset(i));
+    if (!isValid(journal)) continue;
+    watermark = max(watermark, load<u64>(journal + J_APPLIED));
+    newest = max(newest, load<u64>(journal + J_COMMIT_ID));
+  }
+  let replayed = false;
+  let last = watermark;
+  for (;;) {
+    // Next journal in commit-ID order above `last` (there are only a few journals).
+    let next: u32 = <u32>-1;
+    let nextId: u64 = <u64>-1;
+    for (let i: u32 = 0; i < JOURNAL_COUNT; i++) {
+      const journal = poolAddr(<usize>journalOffset(i));
+      if (!isValid(journal)) continue;
+      const id = load<u64>(journal + J_COMMIT_ID);
+      if (id > last && id < nextId) {
+        next = i;
+        nextId = id;
+      }
+    }
+    if (next == <u32>-1) break;
+    const journal = poolAddr(<usize>journalOffset(next));
+    applyEntries(journal, load<u32>(journal + J_PAYLOAD));
+    replayed = true;
+    last = nextId;
+  }
+  if (replayed) pm_fence();
+  setCtl<u64>(CTL_COMMIT_ID, newest);
+  setCtl<u64>(CTL_APPLIED, newest);
+  setCtl<u32>(CTL_FREE_JOURNALS, (1 << JOURNAL_COUNT) - 1);
+  setCtl<u32>(CTL_INFLIGHT_JOURNALS, 0);
+  return newest;
+}

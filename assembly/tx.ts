@@ -1,0 +1,147 @@
+// Transactions: one open transaction per instance, redo (micro-journals, the
+// default) or undo. Every structural update of the pool, allocator metadata
+// included, goes through txWrite, so one commit makes all of it durable at once.
+import {
+  CONTROL_BASE, CTL_APPLIED, CTL_COMMIT_ID, CTL_DATA_OFFSET, CTL_META_OFFSET, CTL_POOL_SIZE, CTL_TX_MODE, META_ROOT,
+  STATE_LAST_COMMIT_ID, TX_ERR_BOUNDS, TX_ERR_STATE, TX_NONE, TX_OK, TX_REDO, TX_UNDO, ctl, poolAddr, setCtl,
+} from "./layout";
+import { load64 } from "./atomics";
+import { redoAbort, redoAppend, redoBegin, redoCommit, redoRead, redoRecover } from "./journal";
+import { pool_set_last_commit_id } from "./persist";
+import { undoAbort, undoBegin, undoCommit, undoRecover, undoWrite } from "./undo";
+
+/** Where typed values are staged on their way into a transaction (per instance, in the control block). */
+const VALUE_SLOT: usize = CONTROL_BASE + 512;
+
+@inline export function txMode(): u32 {
+  return ctl<u32>(CTL_TX_MODE);
+}
+
+@inline function inData(offset: u32, length: u32): bool {
+  return <u64>offset >= ctl<u64>(CTL_DATA_OFFSET) && <u64>length <= ctl<u64>(CTL_POOL_SIZE) - <u64>offset;
+}
+
+/** Transactional write anywhere in the pool (the allocator uses it for its metadata). */
+export function txWrite(offset: u32, src: usize, length: u32): i32 {
+  if (length == 0) return TX_OK;
+  const mode = txMode();
+  if (mode == TX_REDO) return redoAppend(offset, src, length);
+  if (mode == TX_UNDO) return undoWrite(offset, src, length);
+  return TX_ERR_STATE;
+}
+
+/** Transactional read anywhere in the pool: sees the open transaction's own writes. */
+export function txRead(offset: u32, length: u32, dst: usize): void {
+  if (txMode() == TX_REDO) redoRead(offset, length, dst);
+  else memory.copy(dst, poolAddr(offset), length);
+}
+
+export function txLoad64(offset: u32): u64 {
+  txRead(offset, 8, VALUE_SLOT);
+  return load<u64>(VALUE_SLOT);
+}
+
+export function txStore64(offset: u32, value: u64): i32 {
+  store<u64>(VALUE_SLOT, value);
+  return txWrite(offset, VALUE_SLOT, 8);
+}
+
+export function tx_begin(mode: u32): i32 {
+  if (txMode() != TX_NONE || (mode != TX_REDO && mode != TX_UNDO)) return TX_ERR_STATE;
+  if (mode == TX_REDO) {
+    const status = redoBegin();
+    if (status != TX_OK) return status;
+  } else {
+    undoBegin();
+  }
+  setCtl<u32>(CTL_TX_MODE, mode);
+  return TX_OK;
+}
+
+/** Writes `length` bytes from linear address `src` at pool offset `offset` (data region only). */
+export function tx_write(offset: u32, src: usize, length: u32): i32 {
+  if (!inData(offset, length)) return TX_ERR_BOUNDS;
+  return txWrite(offset, src, length);
+}
+
+export function tx_read(offset: u32, length: u32, dst: usize): i32 {
+  if (!inData(offset, length)) return TX_ERR_BOUNDS;
+  if (txMode() == TX_NONE) return TX_ERR_STATE;
+  txRead(offset, length, dst);
+  return TX_OK;
+}
+
+// Typed accessors. The host checks bounds first; these trap if it did not.
+export function tx_get_u32(offset: u32): u32 {
+  if (!inData(offset, 4)) unreachable();
+  txRead(offset, 4, VALUE_SLOT);
+  return load<u32>(VALUE_SLOT);
+}
+export function tx_get_u64(offset: u32): u64 {
+  if (!inData(offset, 8)) unreachable();
+  return txLoad64(offset);
+}
+export function tx_get_f64(offset: u32): f64 {
+  if (!inData(offset, 8)) unreachable();
+  txRead(offset, 8, VALUE_SLOT);
+  return load<f64>(VALUE_SLOT);
+}
+export function tx_set_u32(offset: u32, value: u32): i32 {
+  if (!inData(offset, 4)) return TX_ERR_BOUNDS;
+  store<u32>(VALUE_SLOT, value);
+  return txWrite(offset, VALUE_SLOT, 4);
+}
+export function tx_set_u64(offset: u32, value: u64): i32 {
+  if (!inData(offset, 8)) return TX_ERR_BOUNDS;
+  return txStore64(offset, value);
+}
+export function tx_set_f64(offset: u32, value: f64): i32 {
+  if (!inData(offset, 8)) return TX_ERR_BOUNDS;
+  store<f64>(VALUE_SLOT, value);
+  return txWrite(offset, VALUE_SLOT, 8);
+}
+
+/** The persistent root: a pool offset the application finds its data from. */
+export function tx_root(): u32 {
+  const at = <u32>ctl<u64>(CTL_META_OFFSET) + META_ROOT;
+  return <u32>(txMode() == TX_NONE ? load64(poolAddr(at)) : txLoad64(at));
+}
+export function tx_set_root(offset: u32): i32 {
+  return txStore64(<u32>ctl<u64>(CTL_META_OFFSET) + META_ROOT, offset);
+}
+
+/** Commits the open transaction; returns its commit ID (0 if none was open). */
+export function tx_commit(): u64 {
+  const mode = txMode();
+  let id: u64 = 0;
+  if (mode == TX_REDO) id = redoCommit();
+  else if (mode == TX_UNDO) id = undoCommit();
+  setCtl<u32>(CTL_TX_MODE, TX_NONE);
+  return id;
+}
+
+/** Aborts the open transaction: nothing it wrote remains. */
+export function tx_abort(): void {
+  const mode = txMode();
+  if (mode == TX_REDO) redoAbort();
+  else if (mode == TX_UNDO) undoAbort();
+  setCtl<u32>(CTL_TX_MODE, TX_NONE);
+}
+
+/**
+ * Transaction recovery after a crash or at open: replay committed redo
+ * journals in commit-ID order, roll back an unfinished undo transaction, and
+ * resume commit IDs above every ID seen. Records the result in the pool header.
+ */
+export function tx_recover(): u64 {
+  setCtl<u32>(CTL_TX_MODE, TX_NONE);
+  const newest = max(redoRecover(load64(poolAddr(STATE_LAST_COMMIT_ID))), undoRecover());
+  setCtl<u64>(CTL_COMMIT_ID, newest);
+  setCtl<u64>(CTL_APPLIED, newest);
+  pool_set_last_commit_id(newest);
+  return newest;
+}
+
+export function tx_last_commit_id(): u64 {
+  return ctl<u64>(CTL_COMMIT_ID);
+}

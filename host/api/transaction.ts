@@ -1,0 +1,141 @@
+// A transaction handle: reads and writes of the data region, typed accessors,
+// the allocator and the persistent root. Valid only inside its callback.
+import {
+  DoubleFreeError, InvalidArgumentError, InvalidPointerError, NoSpaceError, OutOfBoundsError, PmemError,
+  TransactionFinishedError, TransactionTooLargeError,
+} from '../errors.js';
+import type { PoolRuntime } from '../runtime/pool-runtime.js';
+
+export type TxLog = 'redo' | 'undo';
+
+/** Maps a core status code (TX_ERR_* in assembly/layout.ts) onto a typed error. */
+function statusError(status: number, context: { offset?: number; size?: number }): PmemError {
+  switch (status) {
+    case -2:
+      return new OutOfBoundsError('the range is outside the data region', context);
+    case -3:
+      return new TransactionTooLargeError(context);
+    case -4:
+      return new NoSpaceError(context.size ?? 0);
+    case -5:
+      return new InvalidPointerError(context.offset ?? 0);
+    case -6:
+      return new DoubleFreeError(context.offset ?? 0);
+    default:
+      return new PmemError('EINTERNAL', `transaction engine status ${status}`, context);
+  }
+}
+
+export class Transaction {
+  private open = true;
+  /** The commit ID, once the transaction has committed. */
+  commitId: bigint | undefined;
+
+  constructor(
+    private readonly runtime: PoolRuntime,
+    readonly log: TxLog,
+  ) {}
+
+  /** Ends the handle's life: after this every call throws ETXDONE. */
+  finish(commitId: bigint | undefined): void {
+    this.open = false;
+    this.commitId = commitId;
+  }
+
+  private check(offset: unknown, length: number): number {
+    if (!this.open) throw new TransactionFinishedError();
+    this.runtime.assertRunning();
+    if (typeof offset !== 'number' || !Number.isSafeInteger(offset)) {
+      throw new InvalidArgumentError('offset must be an integer', { offset });
+    }
+    if (offset < this.runtime.dataOffset || offset + length > this.runtime.poolSize) {
+      throw new OutOfBoundsError(
+        `[${offset}, ${offset + length}) is outside the data region [${this.runtime.dataOffset}, ${this.runtime.poolSize})`,
+        { offset, length },
+      );
+    }
+    return offset;
+  }
+
+  private status(status: number, context: { offset?: number; size?: number } = {}): void {
+    if (status !== 0) throw statusError(status, context);
+  }
+
+  read(offset: number, length: number): Uint8Array {
+    if (!Number.isSafeInteger(length) || length < 0) throw new InvalidArgumentError('length must be a non-negative integer');
+    this.check(offset, length);
+    const out = new Uint8Array(length);
+    const { scratch } = this.runtime;
+    for (let done = 0; done < length; done += scratch.length) {
+      const n = Math.min(scratch.length, length - done);
+      this.status(this.runtime.core.tx_read(offset + done, n, scratch.byteOffset));
+      out.set(scratch.subarray(0, n), done);
+    }
+    return out;
+  }
+
+  write(offset: number, bytes: Uint8Array): void {
+    if (!(bytes instanceof Uint8Array)) throw new InvalidArgumentError('bytes must be a Uint8Array');
+    this.check(offset, bytes.length);
+    const { scratch } = this.runtime;
+    for (let done = 0; done < bytes.length; done += scratch.length) {
+      const n = Math.min(scratch.length, bytes.length - done);
+      scratch.set(bytes.subarray(done, done + n));
+      this.status(this.runtime.core.tx_write(offset + done, scratch.byteOffset, n), { offset });
+    }
+  }
+
+  getU32(offset: number): number {
+    return this.runtime.core.tx_get_u32(this.check(offset, 4));
+  }
+  setU32(offset: number, value: number): void {
+    if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) throw new InvalidArgumentError('value must be a u32');
+    this.status(this.runtime.core.tx_set_u32(this.check(offset, 4), value), { offset });
+  }
+  getU64(offset: number): bigint {
+    return this.runtime.core.tx_get_u64(this.check(offset, 8));
+  }
+  setU64(offset: number, value: bigint): void {
+    if (typeof value !== 'bigint' || value < 0n || value >= 1n << 64n) throw new InvalidArgumentError('value must be a u64 bigint');
+    this.status(this.runtime.core.tx_set_u64(this.check(offset, 8), value), { offset });
+  }
+  getF64(offset: number): number {
+    return this.runtime.core.tx_get_f64(this.check(offset, 8));
+  }
+  setF64(offset: number, value: number): void {
+    if (typeof value !== 'number') throw new InvalidArgumentError('value must be a number');
+    this.status(this.runtime.core.tx_set_f64(this.check(offset, 8), value), { offset });
+  }
+
+  /** Allocates `size` bytes from the persistent heap; the block is the transaction's until it commits. */
+  alloc(size: number): number {
+    if (!this.open) throw new TransactionFinishedError();
+    this.runtime.assertRunning();
+    if (!Number.isSafeInteger(size) || size <= 0 || size > 0xffffffff) {
+      throw new InvalidArgumentError('size must be a positive integer', { size });
+    }
+    const result = Number(this.runtime.core.heap_alloc(size));
+    if (result < 0) throw statusError(result, { size });
+    return result;
+  }
+
+  /** Frees a block returned by `alloc`. */
+  free(offset: number): void {
+    if (!this.open) throw new TransactionFinishedError();
+    this.runtime.assertRunning();
+    if (!Number.isSafeInteger(offset) || offset < 0 || offset > 0xffffffff) throw new InvalidPointerError(offset);
+    this.status(this.runtime.core.heap_free(offset), { offset });
+  }
+
+  /** The persistent root: the offset from which an application finds its data (0 when unset). */
+  get root(): number {
+    if (!this.open) throw new TransactionFinishedError();
+    return this.runtime.core.tx_root();
+  }
+
+  set root(offset: number) {
+    if (!this.open) throw new TransactionFinishedError();
+    if (offset !== 0) this.check(offset, 0);
+    this.status(this.runtime.core.tx_set_root(offset), { offset });
+  }
+}

@@ -1,0 +1,145 @@
+// Transactions: atomicity, read-your-writes, the allocator, the root, one fence
+// per redo commit, group commit on durable pools, and misuse.
+import { describe, expect, it } from 'vitest';
+import { type DevicePersonality, MemoryStore, PmemError, Pool, type TxLog } from '../host/api/index.js';
+import { MiB, patternBytes } from './helpers.js';
+
+async function fresh(device: DevicePersonality = 'eadr', store = new MemoryStore()) {
+  return Pool.open({ store, size: 4 * MiB, create: true, device, backgroundFlushMs: 0 });
+}
+
+function codeOf(action: () => unknown): string | undefined {
+  try {
+    action();
+  } catch (error) {
+    expect(error).toBeInstanceOf(PmemError);
+    return (error as PmemError).code;
+  }
+  return undefined;
+}
+
+describe.each(['redo', 'undo'] as TxLog[])('%s transactions', (log) => {
+  it('commit atomically, see their own writes, and survive reopening', async () => {
+    const store = new MemoryStore();
+    const pool = await fresh('adr', store);
+    const result = await pool.tx((tx) => {
+      const block = tx.alloc(100);
+      tx.write(block, patternBytes(100, 1));
+      tx.setU64(block + 8, 42n);
+      tx.setF64(block + 16, 2.5);
+      tx.setU32(block + 24, 7);
+      expect(tx.getU64(block + 8)).toBe(42n);
+      expect(tx.read(block + 16, 8)).toEqual(new Uint8Array(new Float64Array([2.5]).buffer));
+      tx.root = block;
+      return block;
+    }, { log });
+    expect(pool.lastCommitId).toBeGreaterThan(0n);
+    await pool.close();
+    const reopened = await Pool.open({ store, backgroundFlushMs: 0 });
+    reopened.txSync((tx) => {
+      expect(tx.root).toBe(result);
+      expect(tx.getU64(result + 8)).toBe(42n);
+      expect(tx.getF64(result + 16)).toBe(2.5);
+      expect(tx.getU32(result + 24)).toBe(7);
+      expect(tx.read(result + 32, 68)).toEqual(patternBytes(100, 1).subarray(32));
+    }, { log });
+    await reopened.close();
+  });
+
+  it('applies nothing when the callback throws', async () => {
+    const pool = await fresh();
+    const at = pool.dataOffset + 4096;
+    pool.txSync((tx) => tx.setU64(at, 1n), { log });
+    const before = pool.device.pool.slice();
+    const stats = pool.info().heap;
+    expect(() =>
+      pool.txSync((tx) => {
+        tx.setU64(at, 2n);
+        tx.alloc(5000);
+        tx.write(at + 100, patternBytes(3000, 2));
+        throw new Error('changed my mind');
+      }, { log }),
+    ).toThrow('changed my mind');
+    expect(Buffer.compare(pool.device.pool.subarray(pool.dataOffset), before.subarray(pool.dataOffset))).toBe(0);
+    expect(pool.info().heap).toEqual(stats);
+    pool.txSync((tx) => expect(tx.getU64(at)).toBe(1n), { log });
+  });
+
+  it('gives typed errors for misuse and leaves the pool unchanged', async () => {
+    const pool = await fresh();
+    let kept: Parameters<Parameters<typeof pool.txSync>[0]>[0] | undefined;
+    const block = pool.txSync((tx) => (kept = tx).alloc(64), { log });
+    const before = pool.device.pool.slice();
+    expect(codeOf(() => kept!.setU64(block, 1n))).toBe('ETXDONE');
+    expect(codeOf(() => kept!.alloc(8))).toBe('ETXDONE');
+    const inside = (action: (tx: NonNullable<typeof kept>) => unknown) => codeOf(() => pool.txSync(action, { log }));
+    expect(inside(() => pool.txSync(() => 0))).toBe('ETXNESTED');
+    expect(inside(() => pool.write(pool.dataOffset, new Uint8Array(1)))).toBe('ETXNESTED');
+    expect(inside((tx) => tx.write(0, new Uint8Array(8)))).toBe('EBOUNDS');
+    expect(inside((tx) => tx.setU64(pool.size - 4, 1n))).toBe('EBOUNDS');
+    expect(inside((tx) => tx.free(block + 8))).toBe('EBADPTR');
+    expect(inside((tx) => tx.alloc(pool.size))).toBe('ENOSPC');
+    expect(inside((tx) => tx.write(pool.dataOffset, new Uint8Array(pool.dataSize)))).toBe('ETXTOOLARGE');
+    expect(inside((tx) => tx.alloc(0))).toBe('EINVAL');
+    expect(inside((tx) => tx.setU32(block, -1))).toBe('EINVAL');
+    expect(codeOf(() => pool.txSync((() => Promise.resolve()) as never, { log }))).toBe('EINVAL');
+    expect(codeOf(() => pool.txSync(() => 0, { log: 'both' as never }))).toBe('EINVAL');
+    expect(Buffer.compare(pool.device.pool.subarray(pool.dataOffset), before.subarray(pool.dataOffset))).toBe(0);
+    pool.txSync((tx) => tx.free(block), { log });
+    expect(inside((tx) => tx.free(block))).toBe('EDOUBLEFREE');
+  });
+
+  it('allocates distinct blocks of every size and frees them back', async () => {
+    const pool = await fresh();
+    const sizes = [1, 16, 17, 100, 1000, 4096, 30_000, 40_000, 200_000];
+    const blocks = pool.txSync((tx) => sizes.map((size) => tx.alloc(size)), { log });
+    const ranges = blocks.map((b, i) => [b, b + sizes[i]]).sort((a, b) => a[0] - b[0]);
+    for (let i = 1; i < ranges.length; i++) expect(ranges[i][0]).toBeGreaterThanOrEqual(ranges[i - 1][1]);
+    expect(pool.info().heap.blocks).toBe(sizes.length);
+    pool.txSync((tx) => blocks.forEach((b) => tx.free(b)), { log });
+    const heap = pool.info().heap;
+    expect(heap).toMatchObject({ blocks: 0, usedBytes: 0, freeChunks: heap.chunks, fragmentation: 0 });
+  });
+});
+
+describe('commit protocol', () => {
+  it('costs exactly one fence per redo transaction', async () => {
+    for (const device of ['adr', 'eadr', 'nvdimm-n'] as const) {
+      const pool = await fresh(device);
+      const at = pool.dataOffset;
+      const before = pool.device.counters().fences;
+      for (let i = 0; i < 100; i++) {
+        pool.txSync((tx) => {
+          tx.write(at, patternBytes(64, i));
+          tx.write(at + 4096, patternBytes(64, i + 1));
+        });
+      }
+      expect(pool.device.counters().fences - before, device).toBe(100);
+    }
+  });
+
+  it('group-commits transactions issued without awaiting: one fdatasync for the group', async () => {
+    const store = new MemoryStore();
+    const pool = await fresh('adr', store);
+    const counter = pool.txSync((tx) => tx.alloc(8));
+    const syncs = store.syncs;
+    await Promise.all(Array.from({ length: 64 }, () => pool.tx((tx) => tx.setU64(counter, tx.getU64(counter) + 1n))));
+    expect(store.syncs - syncs).toBe(1);
+    await pool.tx((tx) => tx.setU64(counter, tx.getU64(counter) + 1n));
+    expect(store.syncs - syncs).toBe(2);
+    pool.txSync((tx) => expect(tx.getU64(counter)).toBe(65n));
+  });
+
+  it('makes adr commits durable through the commit log, without a clean shutdown', async () => {
+    for (const log of ['redo', 'undo'] as const) {
+      const store = new MemoryStore();
+      const pool = await fresh('adr', store);
+      const counter = pool.txSync((tx) => tx.alloc(8));
+      for (let i = 0; i < 20; i++) await pool.tx((tx) => tx.setU64(counter, BigInt(i + 1)), { log });
+      // The process dies here: no close, no save since the counter's first commit.
+      const reopened = await Pool.open({ store, backgroundFlushMs: 0 });
+      reopened.txSync((tx) => expect(tx.getU64(counter), log).toBe(20n));
+      expect(reopened.lastCommitId).toBeGreaterThanOrEqual(pool.lastCommitId);
+    }
+  });
+});
