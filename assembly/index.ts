@@ -13,11 +13,11 @@ export {
 export {
   pm_mark_dirty, pm_flush, pm_fence, pm_flush_hint, pm_persist, pool_set_clean_shutdown,
   pool_set_last_commit_id, ctl_lines_flushed, ctl_fences, ctl_flush_hints, ring_count, ring_clear,
-  pool_ring_offset, pool_bitmap_offset, pool_data_offset,
+  pool_ring_offset, pool_bitmap_offset, pool_data_offset, pm_set_fence_hook,
 } from "./persist";
 export {
   tx_begin, tx_write, tx_read, tx_get_u32, tx_get_u64, tx_get_f64, tx_set_u32, tx_set_u64, tx_set_f64,
-  tx_root, tx_set_root, tx_commit, tx_abort, tx_recover, tx_last_commit_id,
+  tx_root, tx_set_root, tx_commit, tx_abort, tx_recover, tx_settle, tx_last_commit_id,
 } from "./tx";
 export { heap_alloc, heap_free, heap_stats, heap_check } from "./heap";
 export { redo_last_record, redo_record_length, redo_apply_record } from "./journal";

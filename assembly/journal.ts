@@ -4,12 +4,17 @@
 // commit ID, seals the journal with a checksum, flushes it and fences ONCE:
 // that fence makes the journal durable and also the in-place writes of the
 // previous transaction, which were flushed but never fenced. Only then are this
-// transaction's writes applied in place (flushed, not fenced), and the previous
-// journals go back to the free list. Each header records `appliedUpTo`, the
-// highest commit ID whose in-place writes were issued before its fence, so
-// recovery replays only journals newer than every watermark, in commit-ID order.
+// transaction's writes applied in place (flushed, not fenced).
+//
+// Each header records `appliedUpTo`: commit IDs whose in-place writes were
+// already durable, through a fence that had completed, when the header was
+// sealed. It must not count writes that only this header's own fence makes
+// durable: on adr a sealed journal can reach the media by an early write-back
+// before its fence, while those writes have not. Recovery replays every valid
+// journal above the highest watermark, in commit-ID order; a journal returns
+// to the free list only once a durable header's watermark covers it.
 import {
-  CTL_APPLIED, CTL_COMMIT_ID, CTL_FREE_JOURNALS, CTL_INFLIGHT_JOURNALS, CTL_JOURNALS_OFFSET,
+  CTL_COMMIT_ID, CTL_DURABLE, CTL_FREE_JOURNALS, CTL_INFLIGHT_JOURNALS, CTL_ISSUED, CTL_JOURNALS_OFFSET,
   CTL_JOURNAL_SIZE, CTL_TX_CURSOR, CTL_TX_JOURNAL, JOURNAL_COUNT, JOURNAL_HEADER, TX_ERR_STATE,
   TX_ERR_TOO_LARGE, TX_OK, ctl, poolAddr, setCtl,
 } from "./layout";
@@ -113,22 +118,40 @@ export function redoCommit(): u64 {
   // The commit lock of the seed is implicit while one thread commits; IDs are taken in commit order.
   const id = ctl<u64>(CTL_COMMIT_ID) + 1;
   setCtl<u64>(CTL_COMMIT_ID, id);
-  sealRecord(journal, id, ctl<u64>(CTL_APPLIED), payload);
+  const watermark = ctl<u64>(CTL_DURABLE);
+  sealRecord(journal, id, watermark, payload);
   pm_mark_dirty(<usize>offset, JOURNAL_HEADER + payload);
   pm_flush(<usize>offset, JOURNAL_HEADER + payload);
   pm_fence();
-  // The fence made the in-flight journals' in-place writes durable, and this header's watermark covers them.
-  setCtl<u32>(CTL_FREE_JOURNALS, ctl<u32>(CTL_FREE_JOURNALS) | ctl<u32>(CTL_INFLIGHT_JOURNALS));
-  setCtl<u32>(CTL_INFLIGHT_JOURNALS, 1 << index);
+  // The fence completed: what was issued before it is durable, and this header (now durable) covers `watermark`.
+  setCtl<u64>(CTL_DURABLE, ctl<u64>(CTL_ISSUED));
+  let inflight = ctl<u32>(CTL_INFLIGHT_JOURNALS);
+  for (let rest = inflight; rest != 0; rest &= rest - 1) {
+    const other = ctz(rest);
+    if (load<u64>(poolAddr(<usize>journalOffset(other)) + J_COMMIT_ID) <= watermark) {
+      inflight &= ~(1 << other);
+      setCtl<u32>(CTL_FREE_JOURNALS, ctl<u32>(CTL_FREE_JOURNALS) | (1 << other));
+    }
+  }
+  setCtl<u32>(CTL_INFLIGHT_JOURNALS, inflight | (1 << index));
   applyEntries(journal, payload);
-  setCtl<u64>(CTL_APPLIED, id);
+  setCtl<u64>(CTL_ISSUED, id);
   return id;
 }
 
 /** Pool offset of the newest committed journal (its record is JOURNAL_HEADER + payload bytes long). */
 export function redo_last_record(): u32 {
-  const inflight = ctl<u32>(CTL_INFLIGHT_JOURNALS);
-  return inflight == 0 ? 0 : <u32>journalOffset(ctz(inflight));
+  let newest: u32 = 0;
+  let newestId: u64 = 0;
+  for (let rest = ctl<u32>(CTL_INFLIGHT_JOURNALS); rest != 0; rest &= rest - 1) {
+    const offset = <u32>journalOffset(ctz(rest));
+    const id = load<u64>(poolAddr(offset) + J_COMMIT_ID);
+    if (id > newestId) {
+      newest = offset;
+      newestId = id;
+    }
+  }
+  return newest;
 }
 
 /** Length of the record at pool offset `offset`, as its header says. */
@@ -146,10 +169,11 @@ export function redo_apply_record(record: usize, length: u32): i64 {
   if (length < JOURNAL_HEADER || load<u32>(record + J_PAYLOAD) != length - JOURNAL_HEADER) return -1;
   if (load<u64>(record + J_CHECKSUM) != checksum(record, length - JOURNAL_HEADER)) return -1;
   const id = load<u64>(record + J_COMMIT_ID);
-  if (id <= ctl<u64>(CTL_APPLIED)) return 0;
+  if (id <= ctl<u64>(CTL_ISSUED)) return 0;
   applyEntries(record, length - JOURNAL_HEADER);
   pm_fence();
-  setCtl<u64>(CTL_APPLIED, id);
+  setCtl<u64>(CTL_ISSUED, id);
+  setCtl<u64>(CTL_DURABLE, id);
   setCtl<u64>(CTL_COMMIT_ID, max(id, ctl<u64>(CTL_COMMIT_ID)));
   return <i64>id;
 }
@@ -195,7 +219,6 @@ export function redoRecover(appliedFloor: u64): u64 {
   }
   if (replayed) pm_fence();
   setCtl<u64>(CTL_COMMIT_ID, newest);
-  setCtl<u64>(CTL_APPLIED, newest);
   setCtl<u32>(CTL_FREE_JOURNALS, (1 << JOURNAL_COUNT) - 1);
   setCtl<u32>(CTL_INFLIGHT_JOURNALS, 0);
   return newest;

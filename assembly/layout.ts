@@ -75,7 +75,7 @@ export const CTL_RING_OFFSET: u32 = 40;
 export const CTL_BITMAP_OFFSET: u32 = 48;
 export const CTL_DATA_OFFSET: u32 = 56;
 export const CTL_COMMIT_ID: u32 = 64; // last commit ID handed out
-export const CTL_APPLIED: u32 = 72; // every commit ID <= this has its in-place writes issued
+export const CTL_DURABLE: u32 = 72; // every commit ID <= this has its in-place writes durable (a completed fence)
 export const CTL_TX_MODE: u32 = 80; // u32: TX_NONE, TX_REDO, TX_UNDO
 export const CTL_TX_JOURNAL: u32 = 84; // u32: journal of the open redo transaction
 export const CTL_TX_CURSOR: u32 = 88; // u32: payload bytes (redo) or entries (undo) used
@@ -88,6 +88,8 @@ export const CTL_UNDO_OFFSET: u32 = 128;
 export const CTL_UNDO_SIZE: u32 = 136;
 export const CTL_META_OFFSET: u32 = 144;
 export const CTL_CHUNKS: u32 = 152;
+export const CTL_FENCE_HOOK: u32 = 160; // u32: nonzero makes every fence call the host (crash-state exploration)
+export const CTL_ISSUED: u32 = 168; // every commit ID <= this has its in-place writes issued (flushed, maybe not fenced)
 
 export const TX_NONE: u32 = 0;
 export const TX_REDO: u32 = 1;

@@ -3,7 +3,7 @@
 // on devices whose model needs it), never once per line.
 import {
   CONTROL_BASE, CTL_BITMAP_OFFSET, CTL_DEVICE, CTL_FENCES, CTL_FLUSH_HINTS, CTL_LINES_FLUSHED,
-  CTL_DATA_OFFSET, CTL_RING_OFFSET, DEVICE_ADR, FLUSH_RING_CAPACITY, LINE_SHIFT, PAGE_SHIFT, RING_COUNT, RING_ENTRIES,
+  CTL_DATA_OFFSET, CTL_FENCE_HOOK, CTL_RING_OFFSET, DEVICE_ADR, FLUSH_RING_CAPACITY, LINE_SHIFT, PAGE_SHIFT, RING_COUNT, RING_ENTRIES,
   STATE_CLEAN_SHUTDOWN, STATE_LAST_COMMIT_ID, ctl, poolAddr,
 } from "./layout";
 import { add32, add64, or32, store64 } from "./atomics";
@@ -53,9 +53,17 @@ export function pm_flush(offset: usize, length: usize): void {
 /** Ordering point: every line flushed before it reaches the persistence domain. */
 export function pm_fence(): void {
   add64(CONTROL_BASE + CTL_FENCES, 1);
-  if (!isAdr()) return;
+  if (!isAdr()) {
+    if (ctl<u32>(CTL_FENCE_HOOK) != 0) hostDrainRing();
+    return;
+  }
   const ring = poolAddr(<usize>ctl<u64>(CTL_RING_OFFSET));
-  if (load<u32>(ring + RING_COUNT) != 0) hostDrainRing();
+  if (load<u32>(ring + RING_COUNT) != 0 || ctl<u32>(CTL_FENCE_HOOK) != 0) hostDrainRing();
+}
+
+/** Makes every fence call the host, so a crash-state explorer can stop there. */
+export function pm_set_fence_hook(on: u32): void {
+  store<u32>(CONTROL_BASE + CTL_FENCE_HOOK, on);
 }
 
 /** Flush-hint write: drains the memory controllers' write pending queues into the media. */

@@ -2,12 +2,12 @@
 // default) or undo. Every structural update of the pool, allocator metadata
 // included, goes through txWrite, so one commit makes all of it durable at once.
 import {
-  CONTROL_BASE, CTL_APPLIED, CTL_COMMIT_ID, CTL_DATA_OFFSET, CTL_META_OFFSET, CTL_POOL_SIZE, CTL_TX_MODE, META_ROOT,
+  CONTROL_BASE, CTL_COMMIT_ID, CTL_DURABLE, CTL_ISSUED, CTL_DATA_OFFSET, CTL_META_OFFSET, CTL_POOL_SIZE, CTL_TX_MODE, META_ROOT,
   STATE_LAST_COMMIT_ID, TX_ERR_BOUNDS, TX_ERR_STATE, TX_NONE, TX_OK, TX_REDO, TX_UNDO, ctl, poolAddr, setCtl,
 } from "./layout";
 import { load64 } from "./atomics";
 import { redoAbort, redoAppend, redoBegin, redoCommit, redoRead, redoRecover } from "./journal";
-import { pool_set_last_commit_id } from "./persist";
+import { pm_fence, pool_set_last_commit_id } from "./persist";
 import { undoAbort, undoBegin, undoCommit, undoRecover, undoWrite } from "./undo";
 
 /** Where typed values are staged on their way into a transaction (per instance, in the control block). */
@@ -137,9 +137,21 @@ export function tx_recover(): u64 {
   setCtl<u32>(CTL_TX_MODE, TX_NONE);
   const newest = max(redoRecover(load64(poolAddr(STATE_LAST_COMMIT_ID))), undoRecover());
   setCtl<u64>(CTL_COMMIT_ID, newest);
-  setCtl<u64>(CTL_APPLIED, newest);
-  pool_set_last_commit_id(newest);
+  tx_settle();
   return newest;
+}
+
+/**
+ * Makes every committed transaction's in-place writes durable (one fence) and
+ * only then records the newest commit ID in the pool header as applied, so the
+ * header never claims writes that an early write-back left behind.
+ */
+export function tx_settle(): void {
+  pm_fence();
+  const newest = ctl<u64>(CTL_COMMIT_ID);
+  setCtl<u64>(CTL_ISSUED, newest);
+  setCtl<u64>(CTL_DURABLE, newest);
+  pool_set_last_commit_id(newest);
 }
 
 export function tx_last_commit_id(): u64 {

@@ -2,12 +2,13 @@
 import { parseArgs } from 'node:util';
 import { InvalidArgumentError } from '../errors.js';
 import type { Command } from './commands/command.js';
+import { crashtest } from './commands/crashtest.js';
 import { demo } from './commands/demo.js';
 import { check, create, info } from './commands/pool-commands.js';
 import { restore, save } from './commands/snapshot-commands.js';
 import { errorResult, printResult } from './output.js';
 
-const COMMANDS: Record<string, Command> = { create, info, check, save, restore, demo };
+const COMMANDS: Record<string, Command> = { create, info, check, save, restore, crashtest, demo };
 
 const USAGE = `usage: wasm-pmem <command> [options] [--json]
 
@@ -16,6 +17,8 @@ const USAGE = `usage: wasm-pmem <command> [options] [--json]
   check PATH                                             verify every checksum (exit 0 if valid)
   save PATH SNAPSHOT [--force]                           write the pool's newest image to a snapshot file
   restore SNAPSHOT PATH [--force]                        rebuild a pool from a snapshot file
+  crashtest [--workload bank|alloc|mixed] [--device D] [--log redo|undo] [--states N] [--seed S]
+                                                         recover crash images at every fence and store
   demo [--dir DIR] [--size SIZE] [--hold-up-ms MS]       a pool survives a modelled power loss
 
 With --json every command prints exactly one JSON object on stdout.`;
@@ -43,6 +46,10 @@ export async function main(argv: string[]): Promise<number> {
           dir: { type: 'string' },
           records: { type: 'string' },
           'hold-up-ms': { type: 'string' },
+          workload: { type: 'string' },
+          log: { type: 'string' },
+          states: { type: 'string' },
+          seed: { type: 'string' },
         },
       });
     } catch (error) {

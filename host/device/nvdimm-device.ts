@@ -38,6 +38,7 @@ export class NvdimmDevice {
   private readonly wpqs: WritePendingQueue[];
   private hostCalls = 0;
   private bytesSaved = 0;
+  private onFence: (() => void) | undefined;
 
   /** Linear-memory bytes a pool of this personality needs: adr keeps its media right after the pool. */
   static memoryBytes(personality: DevicePersonality, poolBase: number, poolSize: number): number {
@@ -75,8 +76,18 @@ export class NvdimmDevice {
     return { drainRing: () => this.drainRing(), flushHint: () => this.drainQueues() };
   }
 
+  /**
+   * Calls `callback` at every fence, before the flushed lines reach the
+   * persistence domain (undefined stops it). For crash-state exploration.
+   */
+  traceFences(callback: (() => void) | undefined): void {
+    this.onFence = callback;
+    this.core.pm_set_fence_hook(callback ? 1 : 0);
+  }
+
   private drainRing(): void {
     this.hostCalls++;
+    this.onFence?.();
     const count = this.core.ring_count();
     const ringEntries = this.poolBase + Number(this.core.pool_ring_offset()) + LINE_SIZE;
     const lines = new Uint32Array(this.memory.buffer, ringEntries, count);

@@ -57,6 +57,22 @@ export interface HeapStats {
 
 const TX_MODES = { redo: 1, undo: 2 } as const;
 
+/** A crash image after recovery: the recovered pool, and the first invariant it breaks, if any. */
+export interface RecoveredImage {
+  core: Core;
+  pool: Uint8Array;
+  heap: HeapStats | undefined;
+  problem: string | undefined;
+}
+
+function readHeapStats(core: Core, memory: WebAssembly.Memory): HeapStats {
+  core.heap_stats();
+  const words = new BigUint64Array(memory.buffer, coreLayout(core).scratchBase, 6);
+  const [chunks, freeChunks, usedBytes, freeBytes, largestFreeBytes, blocks] = Array.from(words, Number);
+  const fragmentation = freeBytes === 0 ? 0 : 1 - largestFreeBytes / freeBytes;
+  return { chunks, freeChunks, usedBytes, freeBytes, largestFreeBytes, blocks, fragmentation };
+}
+
 interface Parts {
   memory: WebAssembly.Memory;
   core: Core;
@@ -150,6 +166,26 @@ export class PoolRuntime implements PowerTarget {
     return runtime;
   }
 
+  /**
+   * Recovers a raw pool image (a crash image) in a fresh instance, as opening it
+   * would, without a backing store. The result is for inspection only.
+   */
+  static async recoverImage(image: Uint8Array, personality: DevicePersonality): Promise<RecoveredImage> {
+    const { core, device, memory } = await PoolRuntime.parts(personality, image.length);
+    device.pool.set(image);
+    const problem = core.pool_check_header(BigInt(image.length));
+    if (problem !== 0) {
+      return { core, pool: device.pool, heap: undefined, problem: `pool header: ${HEADER_PROBLEMS[problem]}` };
+    }
+    core.pool_attach();
+    core.pool_reset_volatile();
+    device.writeBackAll();
+    core.tx_recover();
+    const bad = Number(core.heap_check());
+    const heap = readHeapStats(core, memory);
+    return { core, pool: device.pool, heap, problem: bad === 0 ? undefined : `allocator metadata of chunk ${bad - 1}` };
+  }
+
   /** Opens the image file only far enough to read its geometry (no pool memory). */
   static async probe(store: BackingStore): Promise<ImageStore> {
     return ImageStore.open(store, 'read', await utilityChecksummer());
@@ -237,7 +273,7 @@ export class PoolRuntime implements PowerTarget {
       if (applied > 0n) replayed++;
     }
     if (replayed > 0) {
-      this.core.pool_set_last_commit_id(this.core.tx_last_commit_id());
+      this.core.tx_settle();
       this.save();
     } else {
       this.commitLog.reset();
@@ -307,11 +343,7 @@ export class PoolRuntime implements PowerTarget {
   }
 
   heapStats(): HeapStats {
-    this.core.heap_stats();
-    const words = new BigUint64Array(this.memory.buffer, coreLayout(this.core).scratchBase, 6);
-    const [chunks, freeChunks, usedBytes, freeBytes, largestFreeBytes, blocks] = Array.from(words, Number);
-    const fragmentation = freeBytes === 0 ? 0 : 1 - largestFreeBytes / freeBytes;
-    return { chunks, freeChunks, usedBytes, freeBytes, largestFreeBytes, blocks, fragmentation };
+    return readHeapStats(this.core, this.memory);
   }
 
   /**
@@ -392,7 +424,7 @@ export class PoolRuntime implements PowerTarget {
     let report: SaveReport | undefined;
     if (this.inTransaction) this.abortTransaction();
     if (!this.readOnly && (this.state === 'running' || this.state === 'quiesced')) {
-      this.core.pool_set_last_commit_id(this.core.tx_last_commit_id());
+      this.core.tx_settle();
       this.core.pool_set_clean_shutdown(1n);
       this.device.writeBackAll();
       report = this.save();

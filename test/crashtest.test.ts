@@ -1,0 +1,40 @@
+// The crash-state explorer over every workload, device and log: at least
+// 10,000 crash states in total, and not one violation.
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DEVICE_PERSONALITIES } from '../host/api/index.js';
+import { crashtest } from '../host/runtime/crashtest/explorer.js';
+import { WORKLOADS } from '../host/runtime/crashtest/workloads.js';
+
+const STATES = 560; // x 18 combinations = 10,080 crash states
+const SEED = Number(process.env.CRASHTEST_SEED ?? 20261121);
+
+describe('crash-state explorer', () => {
+  let total = 0;
+  for (const device of DEVICE_PERSONALITIES) {
+    for (const log of ['redo', 'undo'] as const) {
+      it.each(WORKLOADS)(`%s on ${device} with ${log} logging recovers every crash state`, async (workload) => {
+        const report = await crashtest({ workload, device, log, states: STATES, seed: SEED });
+        total += report.states;
+        expect(report.states).toBe(STATES);
+        expect(report.firstViolation, `seed ${SEED}`).toBeNull();
+        expect(report.violations).toBe(0);
+      });
+    }
+  }
+
+  it('examined at least 10,000 crash states', () => {
+    expect(total).toBeGreaterThanOrEqual(10_000);
+  });
+
+  it('runs from the CLI and prints one JSON report', () => {
+    const bin = join(import.meta.dirname, '..', 'bin', 'wasm-pmem.js');
+    const args = ['crashtest', '--workload', 'bank', '--device', 'adr', '--log', 'undo', '--states', '50', '--seed', '7', '--json'];
+    const result = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8' });
+    expect(result.status).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual({
+      workload: 'bank', device: 'adr', log: 'undo', seed: 7, states: 50, violations: 0, firstViolation: null,
+    });
+  });
+});
