@@ -77,7 +77,12 @@ export class Transaction {
   write(offset: number, bytes: Uint8Array): void {
     if (!(bytes instanceof Uint8Array)) throw new InvalidArgumentError('bytes must be a Uint8Array');
     this.check(offset, bytes.length);
-    const { scratch } = this.runtime;
+    const { scratch, core } = this.runtime;
+    if (bytes.length <= scratch.length) {
+      scratch.set(bytes);
+      this.status(core.tx_write(offset, scratch.byteOffset, bytes.length), { offset });
+      return;
+    }
     for (let done = 0; done < bytes.length; done += scratch.length) {
       const n = Math.min(scratch.length, bytes.length - done);
       scratch.set(bytes.subarray(done, done + n));

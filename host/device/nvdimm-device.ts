@@ -39,6 +39,8 @@ export class NvdimmDevice {
   private hostCalls = 0;
   private bytesSaved = 0;
   private onFence: (() => void) | undefined;
+  // Created once the memory has its final size; a pool's memory does not grow while it is open.
+  private poolView: Uint8Array | undefined;
 
   /** Linear-memory bytes a pool of this personality needs: adr keeps its media right after the pool. */
   static memoryBytes(personality: DevicePersonality, poolBase: number, poolSize: number): number {
@@ -63,7 +65,7 @@ export class NvdimmDevice {
 
   /** The pool as the CPU sees it (caches and DRAM). */
   get pool(): Uint8Array {
-    return new Uint8Array(this.memory.buffer, this.poolBase, this.poolSize);
+    return (this.poolView ??= new Uint8Array(this.memory.buffer, this.poolBase, this.poolSize));
   }
 
   /** The NVDIMM media (adr only; the other personalities keep their durable image in the pool itself). */

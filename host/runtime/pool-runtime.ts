@@ -82,7 +82,9 @@ interface Parts {
 
 export class PoolRuntime implements PowerTarget {
   private state: RuntimeState = 'off';
-  private readonly poolBase: number;
+  private readonly layout: ReturnType<typeof coreLayout>;
+  // A pool's memory does not grow once it is open, so views of it stay valid.
+  private readonly scratchView: Uint8Array;
   private dataStart = 0;
   /** What the last power-on found: recovery ran unless the image came from a clean shutdown. */
   lastRestore: RestoreReport | undefined;
@@ -101,7 +103,8 @@ export class PoolRuntime implements PowerTarget {
     private readonly checksummer: CoreChecksummer,
     readonly readOnly: boolean,
   ) {
-    this.poolBase = coreLayout(core).poolBase;
+    this.layout = coreLayout(core);
+    this.scratchView = new Uint8Array(memory.buffer, this.layout.scratchBase, this.layout.scratchSize);
   }
 
   private static async parts(personality: DevicePersonality, poolSize: number): Promise<Parts> {
@@ -282,8 +285,7 @@ export class PoolRuntime implements PowerTarget {
 
   /** The host's staging area inside the core's memory. */
   get scratch(): Uint8Array {
-    const { scratchBase, scratchSize } = coreLayout(this.core);
-    return new Uint8Array(this.memory.buffer, scratchBase, scratchSize);
+    return this.scratchView;
   }
 
   get inTransaction(): boolean {
@@ -362,7 +364,7 @@ export class PoolRuntime implements PowerTarget {
     const pageCount = this.geometry.pageCount;
     const words = new Int32Array(
       this.memory.buffer,
-      this.poolBase + Number(this.core.pool_bitmap_offset()),
+      this.layout.poolBase + Number(this.core.pool_bitmap_offset()),
       Math.ceil(pageCount / 32),
     );
     const bits = new Uint32Array(words.length);
