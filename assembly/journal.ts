@@ -109,12 +109,20 @@ export function redoRead(offset: u32, length: u32, dst: usize): void {
   }
 }
 
-/** Commits the open redo transaction with exactly one fence; returns its commit ID. */
+/**
+ * Commits the open redo transaction with exactly one fence; returns its commit
+ * ID. A transaction that wrote nothing has nothing to make durable: it takes no
+ * commit ID and no fence, and returns 0.
+ */
 export function redoCommit(): u64 {
   const index = ctl<u32>(CTL_TX_JOURNAL);
   const offset = journalOffset(index);
   const journal = poolAddr(<usize>offset);
   const payload = ctl<u32>(CTL_TX_CURSOR);
+  if (payload == 0) {
+    redoAbort();
+    return 0;
+  }
   // The commit lock of the seed is implicit while one thread commits; IDs are taken in commit order.
   const id = ctl<u64>(CTL_COMMIT_ID) + 1;
   setCtl<u64>(CTL_COMMIT_ID, id);

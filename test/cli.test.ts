@@ -63,5 +63,7 @@ describe('cli', () => {
     const demo = cli('demo', '--dir', dir, '--size', '8M');
     expect(demo).toMatchObject({ status: 0, json: { ok: true, powerLoss: { complete: true }, restore: { verified: true } } });
     expect(demo.json.restore.pid).not.toBe(process.pid);
+    expect(demo.json.transactions.fencesPerTx).toBe(1);
+    expect(demo.json.restore.lastCommitId).toBe(demo.json.transactions.lastCommitId);
   });
 });

@@ -173,7 +173,8 @@ export class Pool {
       tx.finish(undefined);
       throw error;
     }
-    tx.finish(this.runtime.commitTransaction());
+    const commitId = this.runtime.commitTransaction();
+    tx.finish(commitId === 0n ? undefined : commitId);
     return result;
   }
 

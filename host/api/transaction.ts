@@ -28,7 +28,7 @@ function statusError(status: number, context: { offset?: number; size?: number }
 
 export class Transaction {
   private open = true;
-  /** The commit ID, once the transaction has committed. */
+  /** The commit ID, once the transaction has committed (none for a transaction that wrote nothing). */
   commitId: bigint | undefined;
 
   constructor(

@@ -57,12 +57,19 @@ export async function checkPool(store: BackingStore, onProgress?: ProgressCallba
         report.warnings.push({ code: 'EINTERRUPTED', message: `slot ${slot.slot}: ${slot.problem}`, slot: slot.slot });
       } else if (slot.state === 'invalid' || slot.problem) {
         report.errors.push({ code: 'ECORRUPT', message: `slot ${slot.slot}: ${slot.problem}`, slot: slot.slot });
-      } else if (slot.generation !== newest.generation) {
-        try {
-          runtime.verifySlot(slot.slot, onProgress);
-        } catch (error) {
-          report.errors.push(problemOf(error, slot.slot));
-        }
+      }
+    }
+    // The newest image is in memory: recover it there (nothing is written back) and check the allocator.
+    const badChunk = runtime.checkStructures();
+    if (badChunk !== undefined) {
+      report.errors.push({ code: 'EHEAP', message: `the allocator metadata of heap chunk ${badChunk} is inconsistent` });
+    }
+    for (const slot of report.slots) {
+      if (slot.state !== 'complete' || slot.problem || slot.generation === newest.generation) continue;
+      try {
+        runtime.verifySlot(slot.slot, onProgress);
+      } catch (error) {
+        report.errors.push(problemOf(error, slot.slot));
       }
     }
   } finally {

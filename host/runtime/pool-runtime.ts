@@ -305,12 +305,16 @@ export class PoolRuntime implements PowerTarget {
     this.txLog = log;
   }
 
-  /** Commits in the core (one fence); on a durable pool, queues the commit's record for the commit log. */
+  /**
+   * Commits in the core (one fence); on a durable pool, queues the commit's
+   * record for the commit log. Returns the commit ID, or 0 for a redo
+   * transaction that wrote nothing (it needs no commit).
+   */
   commitTransaction(): bigint {
     const id = this.core.tx_commit();
     const log = this.txLog;
     this.txLog = undefined;
-    if (this.commitLog) {
+    if (this.commitLog && id !== 0n) {
       if (log === 'redo') {
         const at = this.core.redo_last_record();
         this.commitLog.append(this.pool.slice(at, at + this.core.redo_record_length(at)));

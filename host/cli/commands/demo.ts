@@ -8,6 +8,7 @@ import { Pool } from '../../api/pool.js';
 import { packageRoot } from '../../core/package-root.js';
 import { InvalidArgumentError } from '../../errors.js';
 import { parseMilliseconds, parseSize } from '../args.js';
+import type { SaveReport } from '../../store/image-store.js';
 import { type CommandResult, formatBytes } from '../output.js';
 import type { CommandArgs } from './command.js';
 
@@ -29,7 +30,7 @@ function firstDifference(a: Uint8Array, b: Uint8Array): number {
   return -1;
 }
 
-/** The fresh-process half: power-up restore, then byte-for-byte verification. */
+/** The fresh-process half: power-up restore, then byte-for-byte verification through the persistent root. */
 async function verifyPhase(args: CommandArgs): Promise<CommandResult> {
   const path = args.positionals[0];
   const records = Number(args.values.records);
@@ -37,11 +38,19 @@ async function verifyPhase(args: CommandArgs): Promise<CommandResult> {
   const pool = await Pool.open({ path, backgroundFlushMs: 0 });
   const restore = pool.lastRestore!;
   const expected = dataset(records);
-  const mismatchAt = firstDifference(pool.read(pool.dataOffset, expected.length), expected);
+  const block = pool.txSync((tx) => Number(tx.getU64(tx.root)));
+  const mismatchAt = firstDifference(pool.read(block, expected.length), expected);
+  const lastCommitId = pool.lastCommitId;
   await pool.close();
   const verified = mismatchAt < 0;
-  return { json: { verified, mismatchAt, pid: process.pid, ...restore }, text: [], exitCode: verified ? 0 : 1 };
+  return {
+    json: { verified, mismatchAt, pid: process.pid, lastCommitId: String(lastCommitId), ...restore },
+    text: [],
+    exitCode: verified ? 0 : 1,
+  };
 }
+
+const TX_BYTES = 32 << 10;
 
 export async function demo(args: CommandArgs): Promise<CommandResult> {
   if (args.flags.verify) return verifyPhase(args);
@@ -50,14 +59,29 @@ export async function demo(args: CommandArgs): Promise<CommandResult> {
   const holdUpMs = parseMilliseconds(args.values['hold-up-ms'] ?? '2000', '--hold-up-ms');
   const path = join(dir, 'demo.pool');
   rmSync(path, { force: true });
+  rmSync(`${path}.log`, { force: true });
 
   const pool = await Pool.open({ path, size, create: true, device: 'nvdimm-n', backgroundFlushMs: 0 });
   const records = Math.floor(pool.dataSize / 2 / RECORD_SIZE);
   const data = dataset(records);
-  const half = Math.floor(records / 2) * RECORD_SIZE;
-  pool.write(pool.dataOffset, data.subarray(0, half));
-  const background = await pool.checkpoint(); // what the background flusher does between events
-  pool.write(pool.dataOffset + half, data.subarray(half));
+  // One transaction allocates the dataset's block and points the root at it; then 32 KiB per transaction.
+  const block = await pool.tx((tx) => {
+    const directory = tx.alloc(8);
+    const block = tx.alloc(data.length);
+    tx.setU64(directory, BigInt(block));
+    tx.root = directory;
+    return block;
+  });
+  const firstCommitId = pool.lastCommitId;
+  const fencesBefore = pool.device.counters().fences;
+  let background: SaveReport | undefined;
+  for (let offset = 0; offset < data.length; offset += TX_BYTES) {
+    await pool.tx((tx) => tx.write(block + offset, data.subarray(offset, offset + TX_BYTES)));
+    if (!background && offset >= data.length / 2) background = await pool.checkpoint(); // as the background flusher would
+  }
+  const lastCommitId = pool.lastCommitId;
+  const transactions = Number(lastCommitId - firstCommitId);
+  const fencesPerTx = (pool.device.counters().fences - fencesBefore) / transactions;
   const powerLoss = await pool.platform.acPowerLoss({ holdUpMs });
 
   const child = spawnSync(
@@ -71,22 +95,34 @@ export async function demo(args: CommandArgs): Promise<CommandResult> {
   } catch {
     restore = { verified: false, error: child.stderr || child.stdout };
   }
-  const verified = restore.verified === true && powerLoss.complete;
+  const verified = restore.verified === true && powerLoss.complete && restore.lastCommitId === String(lastCommitId);
   const ms = (n: unknown) => `${Number(n).toFixed(0)} ms`;
   return {
-    json: { ok: verified, command: 'demo', path, size, records, bytes: data.length, background, powerLoss, restore },
+    json: {
+      ok: verified,
+      command: 'demo',
+      path,
+      size,
+      records,
+      bytes: data.length,
+      transactions: { count: transactions + 1, firstCommitId, lastCommitId, fencesPerTx },
+      background,
+      powerLoss,
+      restore,
+    },
     text: [
       'wasm-pmem demo: a pool survives a modelled power loss',
       `  pool         ${path} (${formatBytes(size)}, nvdimm-n)`,
-      `  dataset      ${records} records, ${formatBytes(data.length)}`,
-      `  background   saved ${formatBytes(background.savedBytes)} in ${ms(background.durationMs)} (generation ${background.generation})`,
-      `  AC loss      hold-up ${holdUpMs} ms: saved ${formatBytes(powerLoss.savedBytes)} of pages its slot lacked in ${ms(powerLoss.durationMs)}, ` +
-        `${powerLoss.complete ? 'complete' : 'INCOMPLETE'} (generation ${powerLoss.generation})`,
-      `  power-up     fresh process ${restore.pid ?? '?'} loaded generation ${restore.generation ?? '?'} in ${ms(restore.durationMs)}` +
-        `${restore.cleanShutdown === false ? ', recovery ran (no clean shutdown)' : ''}`,
+      `  dataset      ${records} records, ${formatBytes(data.length)}, in an allocated block the pool root points to`,
+      `  commits      ${transactions + 1} transactions, commit IDs ${firstCommitId}..${lastCommitId}, ${fencesPerTx} fence each`,
+      `  background   saved ${formatBytes(background!.savedBytes)} in ${ms(background!.durationMs)} (image generation ${background!.generation})`,
+      `  AC loss      hold-up ${holdUpMs} ms: saved ${formatBytes(powerLoss.savedBytes)} in ${ms(powerLoss.durationMs)}, ` +
+        `${powerLoss.complete ? 'complete' : 'INCOMPLETE'} (image generation ${powerLoss.generation})`,
+      `  power-up     fresh process ${restore.pid ?? '?'} loaded the image in ${ms(restore.durationMs)}` +
+        `${restore.cleanShutdown === false ? ', recovery ran (no clean shutdown)' : ''}, newest commit ${restore.lastCommitId ?? '?'}`,
       verified
-        ? `  verified     all ${formatBytes(data.length)} byte-for-byte equal`
-        : `  FAILED       ${restore.error ?? `first difference at byte ${restore.mismatchAt}`}`,
+        ? `  verified     all ${formatBytes(data.length)} byte-for-byte equal, through commit ${lastCommitId}`
+        : `  FAILED       ${restore.error ?? `first difference at byte ${restore.mismatchAt}, newest commit ${restore.lastCommitId}`}`,
     ],
     exitCode: verified ? 0 : 1,
   };

@@ -47,12 +47,17 @@ export async function info(args: CommandArgs): Promise<CommandResult> {
       lastCommitId: runtime.core.pool_last_commit_id(),
       generation: runtime.lastRestore!.generation,
       slots: runtime.slots(),
+      heap: runtime.heapStats(),
     };
+    const { heap } = summary;
     return {
       json: summary,
       text: [
         `${path}: ${formatBytes(summary.size)} ${summary.device} pool ${uuid} (format v${summary.formatVersion})`,
         `  data region: offset ${summary.dataOffset}, ${formatBytes(summary.dataSize)}`,
+        `  heap: ${heap.blocks} blocks, ${formatBytes(heap.usedBytes)} used, ${formatBytes(heap.freeBytes)} free ` +
+          `in ${heap.chunks} chunks of 64 KiB, fragmentation ${(heap.fragmentation * 100).toFixed(1)}%`,
+        `  last commit ID: ${summary.lastCommitId}`,
         `  newest image: generation ${summary.generation}, ${summary.cleanShutdown ? 'clean shutdown' : 'not shut down cleanly (recovery runs at open)'}`,
         ...summary.slots.map((s) => `  slot ${s.slot}: ${s.state}, generation ${s.generation}${s.problem ? ` (${s.problem})` : ''}`),
       ],
