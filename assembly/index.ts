@@ -4,7 +4,7 @@
 export {
   CONTROL_BASE, SCRATCH_BASE, SCRATCH_SIZE, POOL_BASE, PAGE_SIZE, FLUSH_RING_CAPACITY,
 } from "./layout";
-export { xxh64, hash_pages, hash_scratch, HASH_BATCH } from "./xxhash64";
+export { xxh64, hash_pages, hash_page_list, hash_scratch, HASH_BATCH } from "./xxhash64";
 export {
   pool_format, pool_check_header, pool_attach, pool_reset_volatile, pool_device, pool_version,
   pool_size, pool_region_count, pool_uuid_to_scratch, pool_clean_shutdown, pool_last_commit_id,

@@ -84,3 +84,15 @@ export function hash_pages(src: usize, count: u32, seed: u64): void {
 export function hash_scratch(len: u32, seed: u64): u64 {
   return xxh64(SCRATCH_BASE, len, seed);
 }
+
+/**
+ * Checksums of `count` scattered 4 KiB pages: page numbers are u32s at linear
+ * address `list`, relative to linear address `base`; the u64 checksums go to `out`.
+ */
+export function hash_page_list(base: usize, list: usize, count: u32, out: usize, seed: u64): void {
+  const pageSize = <usize>1 << PAGE_SHIFT;
+  for (let i: u32 = 0; i < count; i++) {
+    const page = <usize>load<u32>(list + (<usize>i << 2));
+    store<u64>(out + (<usize>i << 3), xxh64(base + page * pageSize, pageSize, seed));
+  }
+}

@@ -8,15 +8,36 @@ import { type Core, coreLayout, createCoreMemory, instantiateCore } from './core
  */
 export class CoreChecksummer implements Checksummer {
   private readonly layout;
+  // The core's memory does not grow once a checksummer exists, so one view serves.
+  private readonly scratchView: Uint8Array;
+
   constructor(
     private readonly core: Core,
     private readonly memory: WebAssembly.Memory,
   ) {
     this.layout = coreLayout(core);
+    this.scratchView = new Uint8Array(memory.buffer, this.layout.scratchBase, this.layout.scratchSize);
   }
 
   private scratch(length: number): Uint8Array {
-    return new Uint8Array(this.memory.buffer, this.layout.scratchBase, length);
+    return this.scratchView.subarray(0, length);
+  }
+
+  hashPageList(view: Uint8Array, pages: Uint32Array, out: Uint8Array): void {
+    if (view.buffer !== this.memory.buffer) {
+      pages.forEach((page, i) => this.hashPages(view, page, 1, out.subarray(i * 8, i * 8 + 8)));
+      return;
+    }
+    // Page numbers and checksums share the scratch area: 12 bytes a page.
+    const batch = Math.floor(this.layout.scratchSize / 12);
+    const list = new Uint32Array(this.memory.buffer, this.layout.scratchBase, batch);
+    const sums = this.layout.scratchBase + batch * 4;
+    for (let done = 0; done < pages.length; done += batch) {
+      const n = Math.min(batch, pages.length - done);
+      list.set(pages.subarray(done, done + n));
+      this.core.hash_page_list(view.byteOffset, this.layout.scratchBase, n, sums, PAGE_SEED);
+      out.set(new Uint8Array(this.memory.buffer, sums, n * 8), done * 8);
+    }
   }
 
   hashPages(view: Uint8Array, firstPage: number, count: number, out: Uint8Array): void {

@@ -5,6 +5,8 @@ export interface Checksummer {
    * `firstPage`, into `out` (8 bytes per page, little-endian).
    */
   hashPages(view: Uint8Array, firstPage: number, count: number, out: Uint8Array): void;
+  /** Like hashPages, for the scattered pages listed in `pages`. */
+  hashPageList(view: Uint8Array, pages: Uint32Array, out: Uint8Array): void;
   /** Checksum of `bytes`, chained over scratch-sized chunks. */
   hashBytes(bytes: Uint8Array, seed: bigint): bigint;
 }

@@ -5,9 +5,13 @@
 //   4 KiB, 8 KiB      slot-record blocks A and B (eight checksummed 512-byte copies each)
 //   then              manifest A, manifest B (u64 xxHash64 per page)
 //   then              data A, data B (pageCount pages each)
+//   then              the delta area: segments of changed pages appended after the newest slot's base
 //
-// A save writes the older slot and commits it by writing its record block last,
-// so a crash or power loss mid-save leaves the newer slot loadable.
+// A full save writes the older slot and commits it by writing its record block
+// last. An incremental save appends one delta segment (its dirty pages, gathered
+// into one sequential write) and commits it by rewriting the newest slot's record
+// with one more segment. Either way a crash or power loss mid-save leaves the
+// previous image loadable.
 import { CorruptImageError, ForeignFileError, NewerFormatError, TruncatedFileError } from '../errors.js';
 import type { Checksummer } from './checksum.js';
 
@@ -24,6 +28,11 @@ const RECORD_CHECKSUM_AT = RECORD_SIZE - 8;
 const HEADER_SEED = 0x5244_4845_4d45_4d50n;
 const RECORD_SEED = 0x4443_4552_4d45_4d50n;
 export const MANIFEST_SEED = 0x5453_4e4d_4d45_4d50n;
+export const SEGMENT_MAGIC = 0x544c_4544_4d45_4d50n; // "PMEMDELT"
+const SEGMENT_SEED = 0x544c_4544_5345_4d50n;
+export const SEGMENT_HEADER = 64;
+const SEGMENT_CHECKSUM_AT = 56;
+const INDEX_ENTRY = 16; // u32 page, u32 zero, u64 page checksum
 
 export interface ImageGeometry {
   pageSize: number;
@@ -40,6 +49,8 @@ export interface ImageLayout {
   manifestOffset: [number, number];
   manifestBytes: number;
   dataOffset: [number, number];
+  deltaOffset: number;
+  deltaBytes: number;
   fileSize: number;
 }
 
@@ -49,9 +60,24 @@ const STATE_CODES: Record<SlotState, number> = { complete: 1, writing: 2 };
 export interface SlotRecord {
   slot: number;
   state: SlotState;
+  /** Bumped by every save, full or incremental. */
   generation: number;
   savedAtMs: number;
   manifestHash: bigint;
+  /** The generation of the full save that wrote this slot's pages; delta segments name it. */
+  baseGeneration: number;
+  /** Delta segments committed on top of the base, and where the last one ends in the delta area. */
+  deltaCount: number;
+  deltaEnd: number;
+}
+
+export interface SegmentHeader {
+  baseGeneration: number;
+  seq: number;
+  pageCount: number;
+  /** Page numbers and their checksums, in segment order. */
+  pages: Uint32Array;
+  sums: Uint8Array;
 }
 
 function alignUp(value: number, alignment: number): number {
@@ -63,13 +89,73 @@ export function layoutFor(pageCount: number, pageSize: number): ImageLayout {
   const firstManifest = HEADER_SIZE + 2 * RECORD_BLOCK_SIZE;
   const firstData = firstManifest + 2 * manifestBytes;
   const dataBytes = pageCount * pageSize;
+  const deltaOffset = firstData + 2 * dataBytes;
+  const deltaBytes = Math.max(64, Math.ceil(pageCount / 4)) * pageSize;
   return {
     recordOffset: [HEADER_SIZE, HEADER_SIZE + RECORD_BLOCK_SIZE],
     manifestOffset: [firstManifest, firstManifest + manifestBytes],
     manifestBytes,
     dataOffset: [firstData, firstData + dataBytes],
-    fileSize: firstData + 2 * dataBytes,
+    deltaOffset,
+    deltaBytes,
+    fileSize: deltaOffset + deltaBytes,
   };
+}
+
+/** Bytes a delta segment of `pageCount` pages takes: header and index, page-aligned, then the pages. */
+export function segmentBytes(pageCount: number, pageSize: number): number {
+  return alignUp(SEGMENT_HEADER + pageCount * INDEX_ENTRY, pageSize) + pageCount * pageSize;
+}
+
+/** Header and index of a delta segment, sealed with a checksum over both. */
+export function encodeSegmentHead(
+  baseGeneration: number,
+  seq: number,
+  pages: Uint32Array,
+  sums: Uint8Array,
+  pageSize: number,
+  checksummer: Checksummer,
+): Uint8Array {
+  const head = new Uint8Array(alignUp(SEGMENT_HEADER + pages.length * INDEX_ENTRY, pageSize));
+  const view = new DataView(head.buffer);
+  view.setBigUint64(0, SEGMENT_MAGIC, true);
+  view.setBigUint64(8, BigInt(baseGeneration), true);
+  view.setUint32(16, seq, true);
+  view.setUint32(20, pages.length, true);
+  pages.forEach((page, i) => {
+    view.setUint32(SEGMENT_HEADER + i * INDEX_ENTRY, page, true);
+    head.set(sums.subarray(i * 8, i * 8 + 8), SEGMENT_HEADER + i * INDEX_ENTRY + 8);
+  });
+  view.setBigUint64(SEGMENT_CHECKSUM_AT, segmentChecksum(head, pages.length, checksummer), true);
+  return head;
+}
+
+function segmentChecksum(head: Uint8Array, pageCount: number, checksummer: Checksummer): bigint {
+  const covered = new Uint8Array(SEGMENT_CHECKSUM_AT + pageCount * INDEX_ENTRY);
+  covered.set(head.subarray(0, SEGMENT_CHECKSUM_AT));
+  covered.set(head.subarray(SEGMENT_HEADER, SEGMENT_HEADER + pageCount * INDEX_ENTRY), SEGMENT_CHECKSUM_AT);
+  return checksummer.hashBytes(covered, SEGMENT_SEED);
+}
+
+/** The page count of a segment header, before its index has been read (undefined if it is not one). */
+export function segmentPageCount(header: Uint8Array): number | undefined {
+  const view = new DataView(header.buffer, header.byteOffset, SEGMENT_HEADER);
+  return view.getBigUint64(0, true) === SEGMENT_MAGIC ? view.getUint32(20, true) : undefined;
+}
+
+/** Validates a segment's header and index (`head` holds both); undefined if damaged. */
+export function decodeSegmentHead(head: Uint8Array, checksummer: Checksummer): SegmentHeader | undefined {
+  const pageCount = segmentPageCount(head);
+  if (pageCount === undefined || head.length < SEGMENT_HEADER + pageCount * INDEX_ENTRY) return undefined;
+  const view = new DataView(head.buffer, head.byteOffset, head.length);
+  if (view.getBigUint64(SEGMENT_CHECKSUM_AT, true) !== segmentChecksum(head, pageCount, checksummer)) return undefined;
+  const pages = new Uint32Array(pageCount);
+  const sums = new Uint8Array(pageCount * 8);
+  for (let i = 0; i < pageCount; i++) {
+    pages[i] = view.getUint32(SEGMENT_HEADER + i * INDEX_ENTRY, true);
+    sums.set(head.subarray(SEGMENT_HEADER + i * INDEX_ENTRY + 8, SEGMENT_HEADER + i * INDEX_ENTRY + 16), i * 8);
+  }
+  return { baseGeneration: Number(view.getBigUint64(8, true)), seq: view.getUint32(16, true), pageCount, pages, sums };
 }
 
 export function encodeHeader(geometry: ImageGeometry, checksummer: Checksummer): Uint8Array {
@@ -146,6 +232,9 @@ export function encodeRecordBlock(record: SlotRecord, checksummer: Checksummer):
   view.setBigUint64(16, BigInt(record.generation), true);
   view.setBigUint64(24, BigInt(record.savedAtMs), true);
   view.setBigUint64(32, record.manifestHash, true);
+  view.setBigUint64(40, BigInt(record.baseGeneration), true);
+  view.setUint32(48, record.deltaCount, true);
+  view.setBigUint64(56, BigInt(record.deltaEnd), true);
   view.setBigUint64(RECORD_CHECKSUM_AT, checksummer.hashBytes(one.subarray(0, RECORD_CHECKSUM_AT), RECORD_SEED), true);
   const block = new Uint8Array(RECORD_BLOCK_SIZE);
   for (let copy = 0; copy < RECORD_COPIES; copy++) block.set(one, copy * RECORD_SIZE);
@@ -185,6 +274,9 @@ export function decodeRecordBlock(
       generation: Number(view.getBigUint64(16, true)),
       savedAtMs: Number(view.getBigUint64(24, true)),
       manifestHash: view.getBigUint64(32, true),
+      baseGeneration: Number(view.getBigUint64(40, true)),
+      deltaCount: view.getUint32(48, true),
+      deltaEnd: Number(view.getBigUint64(56, true)),
     };
     if (!best || record.generation > best.generation || (record.generation === best.generation && state === 'writing')) {
       best = record;

@@ -1,16 +1,23 @@
-// A/B image slots with per-page checksums and incremental saves.
+// A/B image slots with per-page checksums, plus a delta log for incremental saves.
 //
-// Each slot tracks which pages differ between it and the pool ("pending"). A
-// store marks a page pending in both slots; saving into a slot writes its
-// pending pages and clears them. A save always targets the slot that does not
-// hold the newest complete image, and commits by writing that slot's record
+// Each slot tracks which of its base pages differ from the pool ("pending"): a
+// store marks a page pending in both slots, a full save into a slot writes its
+// pending pages in place and clears them. A full save always targets the slot
+// that does not hold the newest image and commits by writing that slot's record
 // block after its data and manifest are durable.
+//
+// An incremental save gathers the pages dirtied since the last save into one
+// delta segment appended after the newest slot's base, and commits it by
+// rewriting that slot's record with one more segment: one sequential write and
+// two fdatasyncs. Loading applies a slot's segments over its base, in order.
+// When the delta area is full, the next save is a full one.
 import { CorruptImageError, NoImageError, TruncatedFileError } from '../errors.js';
 import type { BackingStore, BlockFile } from './block-file.js';
 import type { Checksummer } from './checksum.js';
 import {
-  HEADER_SIZE, MANIFEST_SEED, RECORD_BLOCK_SIZE, type ImageGeometry, type ImageLayout, type SlotRecord,
-  decodeHeader, decodeRecordBlock, encodeHeader, encodeRecordBlock, layoutFor,
+  HEADER_SIZE, MANIFEST_SEED, RECORD_BLOCK_SIZE, SEGMENT_HEADER, type ImageGeometry, type ImageLayout,
+  type SlotRecord, decodeHeader, decodeRecordBlock, decodeSegmentHead, encodeHeader, encodeRecordBlock,
+  encodeSegmentHead, layoutFor, segmentBytes, segmentPageCount,
 } from './image-format.js';
 
 /** Pages per write and per checksum batch: 16 MiB. */
@@ -43,6 +50,8 @@ export interface SaveOptions {
 
 export interface SaveReport {
   complete: boolean;
+  /** 'delta' appended a segment of changed pages; 'full' rewrote the older slot. */
+  kind: 'delta' | 'full';
   slot: number;
   generation: number;
   savedBytes: number;
@@ -75,6 +84,13 @@ function isZero(bytes: Uint8Array): boolean {
   return true;
 }
 
+/** The pages whose flag is set, in ascending order. */
+function flagged(flags: Uint8Array): Uint32Array {
+  const pages = new Uint32Array(flags.reduce((n, flag) => n + flag, 0));
+  for (let page = 0, i = 0; i < pages.length; page++) if (flags[page]) pages[i++] = page;
+  return pages;
+}
+
 /** Yields runs [first, first + count) of consecutive pages whose flag is set, at most `max` long. */
 function* runs(flags: Uint8Array, max: number): Generator<[number, number]> {
   for (let page = 0; page < flags.length; ) {
@@ -90,6 +106,8 @@ function* runs(flags: Uint8Array, max: number): Generator<[number, number]> {
 
 export class ImageStore {
   private readonly slots: Slot[];
+  /** Pages changed since the last complete save of either kind: what the next delta segment holds. */
+  private readonly dirty: Uint8Array;
 
   private constructor(
     private readonly file: BlockFile,
@@ -98,6 +116,7 @@ export class ImageStore {
     private readonly checksummer: Checksummer,
   ) {
     this.slots = [0, 1].map((slot) => this.readSlot(slot));
+    this.dirty = new Uint8Array(geometry.pageCount);
     const newest = this.newestSlot();
     for (const slot of this.slots) {
       const usable = slot.info.state === 'complete' && !slot.info.problem;
@@ -135,7 +154,10 @@ export class ImageStore {
         const savedAtMs = Date.now();
         for (const slot of [0, 1]) {
           file.write(layout.manifestOffset[slot], manifest);
-          const record: SlotRecord = { slot, state: 'complete', generation: 1 - slot, savedAtMs, manifestHash };
+          const generation = 1 - slot;
+          const record: SlotRecord = {
+            slot, state: 'complete', generation, savedAtMs, manifestHash, baseGeneration: generation, deltaCount: 0, deltaEnd: 0,
+          };
           file.write(layout.recordOffset[slot], encodeRecordBlock(record, checksummer));
         }
       },
@@ -213,15 +235,14 @@ export class ImageStore {
         const bit = 31 - Math.clz32(bits);
         bits &= ~(1 << bit);
         const page = word * 32 + bit;
-        if (page < a.pending.length) a.pending[page] = b.pending[page] = 1;
+        if (page < a.pending.length) a.pending[page] = b.pending[page] = this.dirty[page] = 1;
       }
     }
   }
 
-  /** Pages the next save will write. */
+  /** Pages changed since the last save. */
   pendingPages(): number {
-    const target = this.slots[this.targetSlot()];
-    return target.pending.reduce((n, flag) => n + flag, 0);
+    return this.dirty.reduce((n, flag) => n + flag, 0);
   }
 
   private targetSlot(): number {
@@ -242,6 +263,9 @@ export class ImageStore {
     this.verifySlot(newest, dest, onProgress);
     const slot = this.slots[newest];
     slot.pending.fill(0);
+    // Pages the segments changed differ from both slots' base pages.
+    for (const page of this.applySegments(slot, dest)) this.slots[0].pending[page] = this.slots[1].pending[page] = 1;
+    this.dirty.fill(0);
     return {
       slot: newest,
       generation: slot.info.generation,
@@ -282,8 +306,110 @@ export class ImageStore {
     }
   }
 
-  /** Saves `source` (the pool's durable image) into the older slot. */
+  /**
+   * Applies the committed delta segments of `slot` over its base pages in
+   * `dest`, verifying each; returns the pages they changed.
+   */
+  private applySegments(slot: Slot, dest: Uint8Array): Set<number> {
+    const { pageSize } = this.geometry;
+    const changed = new Set<number>();
+    const record = slot.record!;
+    let at = 0;
+    for (let seq = 1; seq <= record.deltaCount; seq++) {
+      const damaged = (what: string) =>
+        new CorruptImageError(`delta segment ${seq} of image slot ${slot.info.slot} is damaged (${what})`, {
+          where: 'segment',
+          slot: slot.info.slot,
+          segment: seq,
+        });
+      const header = new Uint8Array(SEGMENT_HEADER);
+      this.file.read(this.layout.deltaOffset + at, header);
+      const pageCount = segmentPageCount(header);
+      if (pageCount === undefined || at + segmentBytes(pageCount, pageSize) > record.deltaEnd) throw damaged('header');
+      const head = new Uint8Array(segmentBytes(pageCount, pageSize) - pageCount * pageSize);
+      this.file.read(this.layout.deltaOffset + at, head);
+      const segment = decodeSegmentHead(head, this.checksummer);
+      if (!segment || segment.seq !== seq || segment.baseGeneration !== record.baseGeneration) throw damaged('index');
+      const pages = new Uint8Array(pageCount * pageSize);
+      this.file.read(this.layout.deltaOffset + at + head.length, pages);
+      const sums = new Uint8Array(pageCount * 8);
+      this.checksummer.hashPages(pages, 0, pageCount, sums);
+      if (Buffer.compare(sums, segment.sums) !== 0) throw damaged('page checksum');
+      segment.pages.forEach((page, i) => {
+        dest.set(pages.subarray(i * pageSize, (i + 1) * pageSize), page * pageSize);
+        changed.add(page);
+      });
+      at += head.length + pages.length;
+    }
+    return changed;
+  }
+
+  /**
+   * Saves `source` (the pool's durable image): as a delta segment on the newest
+   * slot when it fits, otherwise (or with `full`) into the older slot.
+   */
   save(source: Uint8Array, options: SaveOptions = {}): SaveReport {
+    const newest = this.newestSlot();
+    if (!options.full && newest !== undefined && !this.slots[newest].info.problem) {
+      const pages = flagged(this.dirty);
+      const end = this.slots[newest].record!.deltaEnd + segmentBytes(pages.length, this.geometry.pageSize);
+      // Saves without a deadline fold the deltas into a full save once half the area is used, so that a
+      // save racing a deadline (AC power loss) finds room to stay a small delta.
+      const room = options.deadline === undefined ? this.layout.deltaBytes / 2 : this.layout.deltaBytes;
+      if (end <= room) return this.saveDelta(this.slots[newest], pages, source, options);
+    }
+    return this.saveFull(source, options);
+  }
+
+  private saveDelta(slot: Slot, pages: Uint32Array, source: Uint8Array, options: SaveOptions): SaveReport {
+    const started = performance.now();
+    const { pageSize } = this.geometry;
+    const record = slot.record!;
+    const generation = Math.max(...this.slots.map((s) => s.info.generation)) + 1;
+    const report = (complete: boolean): SaveReport => ({
+      complete,
+      kind: 'delta',
+      slot: slot.info.slot,
+      generation: complete ? generation : record.generation,
+      savedBytes: complete ? pages.length * pageSize : 0,
+      unsavedBytes: complete ? 0 : pages.length * pageSize,
+      durationMs: performance.now() - started,
+    });
+    const expired = () => options.deadline !== undefined && performance.now() > options.deadline;
+    if (expired()) return report(false);
+    const sums = new Uint8Array(pages.length * 8);
+    this.checksummer.hashPageList(source, pages, sums);
+    const head = encodeSegmentHead(record.baseGeneration, record.deltaCount + 1, pages, sums, pageSize, this.checksummer);
+    // Gathered into one sequential write, in chunks so that progress and the deadline are observed.
+    const segment = new Uint8Array(head.length + pages.length * pageSize);
+    segment.set(head);
+    pages.forEach((page, i) => segment.set(source.subarray(page * pageSize, (page + 1) * pageSize), head.length + i * pageSize));
+    const start = this.layout.deltaOffset + record.deltaEnd;
+    for (let done = 0; done < segment.length; ) {
+      if (expired()) return report(false);
+      const n = Math.min(CHUNK_PAGES * pageSize, segment.length - done);
+      this.file.write(start + done, segment.subarray(done, done + n));
+      done += n;
+      options.onProgress?.(done, segment.length);
+    }
+    this.file.sync();
+    if (expired()) return report(false);
+    const committed: SlotRecord = {
+      ...record,
+      generation,
+      savedAtMs: Date.now(),
+      deltaCount: record.deltaCount + 1,
+      deltaEnd: record.deltaEnd + segment.length,
+    };
+    this.writeRecord(committed);
+    slot.record = committed;
+    slot.info = { ...slot.info, generation, savedAtMs: committed.savedAtMs };
+    this.dirty.fill(0);
+    return report(true);
+  }
+
+  /** Writes the older slot's pending pages in place and commits it as the newest image. */
+  private saveFull(source: Uint8Array, options: SaveOptions): SaveReport {
     const started = performance.now();
     const { pageSize } = this.geometry;
     const targetIndex = this.targetSlot();
@@ -294,6 +420,7 @@ export class ImageStore {
     const expired = () => options.deadline !== undefined && performance.now() > options.deadline;
     const report = (complete: boolean, savedPages: number): SaveReport => ({
       complete,
+      kind: 'full',
       slot: targetIndex,
       generation: complete ? generation : this.slots[1 - targetIndex].info.generation,
       savedBytes: savedPages * pageSize,
@@ -310,6 +437,9 @@ export class ImageStore {
         generation: target.info.generation,
         savedAtMs: Date.now(),
         manifestHash: 0n,
+        baseGeneration: 0,
+        deltaCount: 0,
+        deltaEnd: 0,
       });
       target.info.state = 'writing';
     }
@@ -342,11 +472,15 @@ export class ImageStore {
       generation,
       savedAtMs: Date.now(),
       manifestHash: this.checksummer.hashBytes(target.manifest, MANIFEST_SEED),
+      baseGeneration: generation,
+      deltaCount: 0,
+      deltaEnd: 0,
     };
     this.writeRecord(record);
     target.record = record;
     target.info = { slot: targetIndex, state: 'complete', generation, savedAtMs: record.savedAtMs, damagedCopies: 0 };
     target.pending.fill(0);
+    this.dirty.fill(0);
     return report(true, saved);
   }
 

@@ -51,6 +51,7 @@ async function verifyPhase(args: CommandArgs): Promise<CommandResult> {
 }
 
 const TX_BYTES = 32 << 10;
+const BACKGROUND_EVERY = 4 << 20;
 
 export async function demo(args: CommandArgs): Promise<CommandResult> {
   if (args.flags.verify) return verifyPhase(args);
@@ -74,11 +75,18 @@ export async function demo(args: CommandArgs): Promise<CommandResult> {
   });
   const firstCommitId = pool.lastCommitId;
   const fencesBefore = pool.device.counters().fences;
-  let background: SaveReport | undefined;
+  const saves: SaveReport[] = [];
   for (let offset = 0; offset < data.length; offset += TX_BYTES) {
     await pool.tx((tx) => tx.write(block + offset, data.subarray(offset, offset + TX_BYTES)));
-    if (!background && offset >= data.length / 2) background = await pool.checkpoint(); // as the background flusher would
+    // Every 4 MiB, save as the background flusher would between events.
+    if ((offset + TX_BYTES) % BACKGROUND_EVERY === 0) saves.push(await pool.checkpoint());
   }
+  const background = {
+    saves: saves.length,
+    incremental: saves.filter((s) => s.kind === 'delta').length,
+    savedBytes: saves.reduce((n, s) => n + s.savedBytes, 0),
+    durationMs: saves.reduce((n, s) => n + s.durationMs, 0),
+  };
   const lastCommitId = pool.lastCommitId;
   const transactions = Number(lastCommitId - firstCommitId);
   const fencesPerTx = (pool.device.counters().fences - fencesBefore) / transactions;
@@ -115,8 +123,9 @@ export async function demo(args: CommandArgs): Promise<CommandResult> {
       `  pool         ${path} (${formatBytes(size)}, nvdimm-n)`,
       `  dataset      ${records} records, ${formatBytes(data.length)}, in an allocated block the pool root points to`,
       `  commits      ${transactions + 1} transactions, commit IDs ${firstCommitId}..${lastCommitId}, ${fencesPerTx} fence each`,
-      `  background   saved ${formatBytes(background!.savedBytes)} in ${ms(background!.durationMs)} (image generation ${background!.generation})`,
-      `  AC loss      hold-up ${holdUpMs} ms: saved ${formatBytes(powerLoss.savedBytes)} in ${ms(powerLoss.durationMs)}, ` +
+      `  background   ${background.saves} saves (${background.incremental} incremental) wrote ${formatBytes(background.savedBytes)} ` +
+        `in ${ms(background.durationMs)}`,
+      `  AC loss      hold-up ${holdUpMs} ms: saved the last ${formatBytes(powerLoss.savedBytes)} in ${ms(powerLoss.durationMs)}, ` +
         `${powerLoss.complete ? 'complete' : 'INCOMPLETE'} (image generation ${powerLoss.generation})`,
       `  power-up     fresh process ${restore.pid ?? '?'} loaded the image in ${ms(restore.durationMs)}` +
         `${restore.cleanShutdown === false ? ', recovery ran (no clean shutdown)' : ''}, newest commit ${restore.lastCommitId ?? '?'}`,
