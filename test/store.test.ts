@@ -88,11 +88,11 @@ describe('image store', () => {
       );
       expect(error, `bit ${bit}`).toBeInstanceOf(PmemError);
       codes.add((error as PmemError).code);
-      expect(store.bytes).toBe(file);
-      expect(Buffer.compare(file, reference), `bit ${bit}`).toBe(0);
+      expect(Buffer.compare(file.subarray(0, HEADER_SIZE), reference.subarray(0, HEADER_SIZE)), `bit ${bit}`).toBe(0);
       flip(file);
       flip(reference);
     }
+    expect(Buffer.compare(file, reference)).toBe(0); // no open wrote anywhere in the file
     expect([...codes].sort()).toEqual(['ECORRUPT', 'EFOREIGN']);
   });
 

@@ -41,6 +41,9 @@ export class NvdimmDevice {
   private onFence: (() => void) | undefined;
   // Created once the memory has its final size; a pool's memory does not grow while it is open.
   private poolView: Uint8Array | undefined;
+  private mediaView: Uint8Array | undefined;
+  private poolWordView: Int32Array | undefined;
+  private mediaWordView: Int32Array | undefined;
 
   /** Linear-memory bytes a pool of this personality needs: adr keeps its media right after the pool. */
   static memoryBytes(personality: DevicePersonality, poolBase: number, poolSize: number): number {
@@ -59,7 +62,7 @@ export class NvdimmDevice {
     const capacity = options.wpqCapacity ?? 64;
     this.wpqs = Array.from(
       { length: controllers },
-      () => new WritePendingQueue(capacity, (line, bytes) => this.media!.set(bytes, line * LINE_SIZE)),
+      () => new WritePendingQueue(capacity, LINE_SIZE, () => this.mediaWords()),
     );
   }
 
@@ -68,10 +71,18 @@ export class NvdimmDevice {
     return (this.poolView ??= new Uint8Array(this.memory.buffer, this.poolBase, this.poolSize));
   }
 
+  private poolWords(): Int32Array {
+    return (this.poolWordView ??= new Int32Array(this.memory.buffer, this.poolBase, this.poolSize / 4));
+  }
+
+  private mediaWords(): Int32Array {
+    return (this.mediaWordView ??= new Int32Array(this.memory.buffer, this.poolBase + this.poolSize, this.poolSize / 4));
+  }
+
   /** The NVDIMM media (adr only; the other personalities keep their durable image in the pool itself). */
   get media(): Uint8Array | undefined {
     if (this.personality !== 'adr') return undefined;
-    return new Uint8Array(this.memory.buffer, this.poolBase + this.poolSize, this.poolSize);
+    return (this.mediaView ??= new Uint8Array(this.memory.buffer, this.poolBase + this.poolSize, this.poolSize));
   }
 
   hooks(): CoreHooks {
@@ -93,12 +104,16 @@ export class NvdimmDevice {
     const count = this.core.ring_count();
     const ringEntries = this.poolBase + Number(this.core.pool_ring_offset()) + LINE_SIZE;
     const lines = new Uint32Array(this.memory.buffer, ringEntries, count);
-    const pool = this.pool;
+    const pool = this.poolWords();
+    let markedPage = -1;
     for (const line of lines) {
       const offset = line * LINE_SIZE;
-      this.wpqs[(offset >>> 12) % this.wpqs.length].push(line, pool.slice(offset, offset + LINE_SIZE));
-      // The durable image changed: the page must go out with the next save.
-      this.core.pm_mark_dirty(offset, LINE_SIZE);
+      this.wpqs[(offset >>> 12) % this.wpqs.length].push(line, pool);
+      // The durable image changed: the page must go out with the next save (marked once per run of lines).
+      if (offset >>> 12 !== markedPage) {
+        markedPage = offset >>> 12;
+        this.core.pm_mark_dirty(offset, LINE_SIZE);
+      }
     }
     this.core.ring_clear();
   }

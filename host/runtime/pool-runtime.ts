@@ -267,7 +267,7 @@ export class PoolRuntime implements PowerTarget {
    */
   private replayCommitLog(): void {
     this.commitLog?.close();
-    this.commitLog = new CommitLog(this.store.openCommitLog());
+    this.commitLog = new CommitLog(this.store.openCommitLog(), this.image.generation());
     let replayed = 0;
     for (const record of this.commitLog.records()) {
       this.scratch.set(record);
@@ -278,8 +278,6 @@ export class PoolRuntime implements PowerTarget {
     if (replayed > 0) {
       this.core.tx_settle();
       this.save();
-    } else {
-      this.commitLog.reset();
     }
   }
 
@@ -332,7 +330,9 @@ export class PoolRuntime implements PowerTarget {
 
   /** Writes queued commit records now (and fdatasyncs them unless sync is 'none'). */
   flushCommits(): void {
-    this.commitLog?.flush(this.sync === 'full');
+    if (!this.commitLog) return;
+    if (this.commitLog.fits) this.commitLog.flush(this.sync === 'full');
+    else this.save(); // the log is full: a new image takes its commits and the log starts over
   }
 
   /**
@@ -389,7 +389,7 @@ export class PoolRuntime implements PowerTarget {
     const report = this.image.save(this.device.durableImage(), options);
     this.device.recordSaved(report.savedBytes);
     // The image now holds every commit, including those still queued for the log.
-    if (report.complete) this.commitLog?.reset();
+    if (report.complete) this.commitLog?.reset(report.generation);
     return report;
   }
 

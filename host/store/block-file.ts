@@ -6,7 +6,6 @@ export interface BlockFile {
   write(position: number, data: Uint8Array): void;
   /** Makes every completed write durable (fdatasync for files). */
   sync(): void;
-  truncate(size: number): void;
   close(): void;
 }
 

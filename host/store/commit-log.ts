@@ -1,66 +1,90 @@
-// The commit log: committed transactions' redo records appended to a file next
+// The commit log: committed transactions' redo records written to a file next
 // to the image, so that a commit on a durable pool survives a process kill as
-// soon as its record is synced. Each record is framed by a u32 length; a record
+// soon as its record is synced. The file is preallocated and overwritten in
+// place (an fdatasync then has no file size to journal). Each record is framed
+// by its length and the generation of the image it follows; once a newer image
+// holds every commit, the log starts over at offset 0 under that generation, and
+// older frames left behind are recognised by their generation. A record
 // validates itself (the core checks its checksum), so a torn tail ends the log.
-// A successful image save covers every record, and the log is then emptied.
 import type { BlockFile } from './block-file.js';
 
-const FRAME = 8; // u32 length, u32 zero
+const FRAME = 8; // u32 record length, u32 image generation (low 32 bits)
+export const COMMIT_LOG_BYTES = 4 << 20;
+
+const framed = (length: number) => FRAME + ((length + 7) & ~7);
 
 export class CommitLog {
   private tail = 0;
   private pending: Uint8Array[] = [];
+  private pendingBytes = 0;
 
-  constructor(private readonly file: BlockFile) {}
+  /** Opens the log for the image of generation `epoch`, preallocating the file if it is new. */
+  constructor(
+    private readonly file: BlockFile,
+    private epoch: number,
+  ) {
+    const size = file.size();
+    if (size < COMMIT_LOG_BYTES) {
+      file.write(size, new Uint8Array(COMMIT_LOG_BYTES - size));
+      file.sync();
+    }
+  }
 
-  /** The framed records from the start of the file, up to the first frame that cannot be read. */
+  /** The records that follow the image of this log's generation, up to the first frame that does not. */
   *records(): Generator<Uint8Array> {
-    const size = this.file.size();
     const frame = new Uint8Array(FRAME);
-    for (let at = 0; at + FRAME <= size; ) {
+    const view = new DataView(frame.buffer);
+    for (let at = 0; at + FRAME <= COMMIT_LOG_BYTES; ) {
       this.file.read(at, frame);
-      const length = new DataView(frame.buffer).getUint32(0, true);
-      if (length === 0 || at + FRAME + length > size) return;
+      const length = view.getUint32(0, true);
+      if (length === 0 || view.getUint32(4, true) !== this.epoch >>> 0 || at + framed(length) > COMMIT_LOG_BYTES) return;
       const record = new Uint8Array(length);
       this.file.read(at + FRAME, record);
       yield record;
-      at += FRAME + ((length + 7) & ~7);
+      at += framed(length);
     }
   }
 
   /** Queues a record; it is written by the next `flush`. */
   append(record: Uint8Array): void {
     this.pending.push(record);
+    this.pendingBytes += framed(record.length);
   }
 
   get hasPending(): boolean {
     return this.pending.length > 0;
   }
 
+  /** Whether the queued records fit; if not, a new image must take them and restart the log. */
+  get fits(): boolean {
+    return this.tail + this.pendingBytes <= COMMIT_LOG_BYTES;
+  }
+
   /** Writes the queued records in one write and, with `sync`, makes them durable with one fdatasync. */
   flush(sync: boolean): void {
     if (this.pending.length === 0) return;
-    const bytes = this.pending.reduce((n, r) => n + FRAME + ((r.length + 7) & ~7), 0);
-    const batch = new Uint8Array(bytes);
+    const batch = new Uint8Array(this.pendingBytes);
     const view = new DataView(batch.buffer);
     let at = 0;
     for (const record of this.pending) {
       view.setUint32(at, record.length, true);
+      view.setUint32(at + 4, this.epoch >>> 0, true);
       batch.set(record, at + FRAME);
-      at += FRAME + ((record.length + 7) & ~7);
+      at += framed(record.length);
     }
     this.file.write(this.tail, batch);
     if (sync) this.file.sync();
-    this.tail += bytes;
+    this.tail += batch.length;
     this.pending = [];
+    this.pendingBytes = 0;
   }
 
-  /** Empties the log once an image holds every commit in it. */
-  reset(): void {
-    this.pending = [];
+  /** Starts over once the image of generation `epoch` holds every commit in the log. */
+  reset(epoch: number): void {
+    this.epoch = epoch;
     this.tail = 0;
-    this.file.truncate(0);
-    this.file.sync();
+    this.pending = [];
+    this.pendingBytes = 0;
   }
 
   close(): void {

@@ -217,6 +217,12 @@ export class ImageStore {
     return this.slots.map((slot) => ({ ...slot.info }));
   }
 
+  /** The generation of the newest complete image (0 if there is none). */
+  generation(): number {
+    const newest = this.newestSlot();
+    return newest === undefined ? 0 : this.slots[newest].info.generation;
+  }
+
   /** The slot holding the newest complete image, if any. */
   newestSlot(): number | undefined {
     let newest: Slot | undefined;

@@ -3,8 +3,30 @@ import type { BackingStore, BlockFile } from './block-file.js';
 
 /** The bytes of one in-memory file; tests may damage them on purpose. */
 export class MemoryBytes {
-  bytes: Uint8Array = new Uint8Array(0);
+  private buffer: Uint8Array = new Uint8Array(0);
+  private length = 0;
   syncs = 0;
+
+  get bytes(): Uint8Array {
+    return this.buffer.subarray(0, this.length);
+  }
+
+  set bytes(bytes: Uint8Array) {
+    this.buffer = bytes;
+    this.length = bytes.length;
+  }
+
+  /** Changes the length; the buffer grows geometrically so that appends cost amortised O(1). */
+  resize(length: number): void {
+    if (length > this.buffer.length) {
+      const grown = new Uint8Array(Math.max(length, this.buffer.length * 2));
+      grown.set(this.bytes);
+      this.buffer = grown;
+    } else if (length > this.length) {
+      this.buffer.fill(0, this.length, length);
+    }
+    this.length = length;
+  }
 }
 
 class MemoryFile implements BlockFile {
@@ -22,18 +44,12 @@ class MemoryFile implements BlockFile {
   }
 
   write(position: number, data: Uint8Array): void {
-    if (position + data.length > this.file.bytes.length) this.truncate(position + data.length);
+    if (position + data.length > this.file.bytes.length) this.file.resize(position + data.length);
     this.file.bytes.set(data, position);
   }
 
   sync(): void {
     this.file.syncs++;
-  }
-
-  truncate(size: number): void {
-    const resized = new Uint8Array(size);
-    resized.set(this.file.bytes.subarray(0, Math.min(size, this.file.bytes.length)));
-    this.file.bytes = resized;
   }
 
   close(): void {}
@@ -67,7 +83,7 @@ export class MemoryStore implements BackingStore {
   create(size: number, fill: (file: BlockFile) => void, options: { replace?: boolean } = {}): void {
     if (!options.replace && this.exists()) throw new PoolExistsError(this.location);
     const image = new MemoryBytes();
-    image.bytes = new Uint8Array(size);
+    image.resize(size);
     fill(new MemoryFile(image));
     this.image = image;
   }

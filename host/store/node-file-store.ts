@@ -29,10 +29,6 @@ class NodeFile implements BlockFile {
     fs.fdatasyncSync(this.fd);
   }
 
-  truncate(size: number): void {
-    fs.ftruncateSync(this.fd, size);
-  }
-
   close(): void {
     fs.closeSync(this.fd);
   }
