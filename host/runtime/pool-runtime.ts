@@ -315,9 +315,9 @@ export class PoolRuntime implements PowerTarget {
     if (this.commitLog && id !== 0n) {
       if (log === 'redo') {
         const at = this.core.redo_last_record();
-        this.commitLog.append(this.pool.slice(at, at + this.core.redo_record_length(at)));
+        this.commitLog.append(this.pool, at, this.core.redo_record_length(at));
       } else {
-        this.commitLog.append(this.scratch.slice(0, this.core.undo_last_record(this.scratch.byteOffset)));
+        this.commitLog.append(this.scratch, 0, this.core.undo_last_record(this.scratch.byteOffset));
       }
     }
     return id;

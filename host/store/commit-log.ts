@@ -15,8 +15,9 @@ const framed = (length: number) => FRAME + ((length + 7) & ~7);
 
 export class CommitLog {
   private tail = 0;
-  private pending: Uint8Array[] = [];
-  private pendingBytes = 0;
+  /** Framed records waiting for the next flush, copied in as they commit. */
+  private batch = new Uint8Array(64 << 10);
+  private batchBytes = 0;
 
   /** Opens the log for the image of generation `epoch`, preallocating the file if it is new. */
   constructor(
@@ -45,46 +46,45 @@ export class CommitLog {
     }
   }
 
-  /** Queues a record; it is written by the next `flush`. */
-  append(record: Uint8Array): void {
-    this.pending.push(record);
-    this.pendingBytes += framed(record.length);
+  /** Queues a copy of the record at `source[offset, offset + length)`; it is written by the next `flush`. */
+  append(source: Uint8Array, offset: number, length: number): void {
+    const needed = this.batchBytes + framed(length);
+    if (needed > this.batch.length) {
+      const grown = new Uint8Array(Math.max(needed, this.batch.length * 2));
+      grown.set(this.batch.subarray(0, this.batchBytes));
+      this.batch = grown;
+    }
+    const view = new DataView(this.batch.buffer, this.batchBytes, FRAME);
+    view.setUint32(0, length, true);
+    view.setUint32(4, this.epoch >>> 0, true);
+    this.batch.set(source.subarray(offset, offset + length), this.batchBytes + FRAME);
+    this.batch.fill(0, this.batchBytes + FRAME + length, needed);
+    this.batchBytes = needed;
   }
 
   get hasPending(): boolean {
-    return this.pending.length > 0;
+    return this.batchBytes > 0;
   }
 
   /** Whether the queued records fit; if not, a new image must take them and restart the log. */
   get fits(): boolean {
-    return this.tail + this.pendingBytes <= COMMIT_LOG_BYTES;
+    return this.tail + this.batchBytes <= COMMIT_LOG_BYTES;
   }
 
   /** Writes the queued records in one write and, with `sync`, makes them durable with one fdatasync. */
   flush(sync: boolean): void {
-    if (this.pending.length === 0) return;
-    const batch = new Uint8Array(this.pendingBytes);
-    const view = new DataView(batch.buffer);
-    let at = 0;
-    for (const record of this.pending) {
-      view.setUint32(at, record.length, true);
-      view.setUint32(at + 4, this.epoch >>> 0, true);
-      batch.set(record, at + FRAME);
-      at += framed(record.length);
-    }
-    this.file.write(this.tail, batch);
+    if (this.batchBytes === 0) return;
+    this.file.write(this.tail, this.batch.subarray(0, this.batchBytes));
     if (sync) this.file.sync();
-    this.tail += batch.length;
-    this.pending = [];
-    this.pendingBytes = 0;
+    this.tail += this.batchBytes;
+    this.batchBytes = 0;
   }
 
   /** Starts over once the image of generation `epoch` holds every commit in the log. */
   reset(epoch: number): void {
     this.epoch = epoch;
     this.tail = 0;
-    this.pending = [];
-    this.pendingBytes = 0;
+    this.batchBytes = 0;
   }
 
   close(): void {
