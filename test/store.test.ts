@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { MemoryStore, PmemError, Pool } from '../host/api/index.js';
 import { utilityChecksummer } from '../host/core/core-checksummer.js';
 import { checkPool } from '../host/runtime/check.js';
-import { HEADER_SIZE, RECORD_BLOCK_SIZE, layoutFor, sealHeader } from '../host/store/image-format.js';
+import { HEADER_SIZE, layoutFor, sealHeader } from '../host/store/image-format.js';
 import { MiB, patternBytes, tempDir } from './helpers.js';
 
 const sha = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
@@ -109,7 +109,6 @@ describe('image store', () => {
       expect(pool.info().slots[newest].damagedCopies).toBe(1);
       file[at] ^= 1 << (bit & 7);
     }
-    expect(RECORD_BLOCK_SIZE).toBe(8 * 512);
   });
 
   it('detects bit flips at sampled page positions of the newest image', async () => {
@@ -209,29 +208,38 @@ describe('incremental saves (delta segments)', () => {
     expect(await pool.checkpoint()).toMatchObject({ complete: true, kind: 'full' });
   });
 
-  it('ignores a segment whose record was never written (a crash mid-save)', async () => {
+  it('drops a last segment that a crash cut short, and loads the image before it', async () => {
     const { store, pool, layout } = await deltaPool();
     pool.write(pool.dataOffset, patternBytes(5000, 1));
     await pool.checkpoint();
     const committed = pool.read(pool.dataOffset, pool.dataSize);
-    const newest = pool.info().slots.findIndex((s) => s.generation === pool.info().generation);
-    const recordBefore = store.bytes!.slice(layout.recordOffset[newest], layout.recordOffset[newest] + RECORD_BLOCK_SIZE);
+    const generation = pool.info().generation;
     pool.write(pool.dataOffset, patternBytes(5000, 2));
-    expect(await pool.checkpoint()).toMatchObject({ complete: true, kind: 'delta', slot: newest });
-    store.bytes!.set(recordBefore, layout.recordOffset[newest]); // the segment is on disk, its commit is not
+    expect(await pool.checkpoint()).toMatchObject({ complete: true, kind: 'delta', generation: generation + 1 });
+    // Tear the newest segment's last page, as a power cut during its write would (it was never acknowledged).
+    const bytes = store.bytes!;
+    const end = bytes.findLastIndex((b, i) => i >= layout.deltaOffset && b !== 0);
+    bytes[end] ^= 0xff;
     const reopened = await Pool.open({ store, backgroundFlushMs: 0 });
     expect(Buffer.compare(reopened.read(reopened.dataOffset, reopened.dataSize), committed)).toBe(0);
+    expect(reopened.info().generation).toBe(generation);
+    reopened.write(reopened.dataOffset, patternBytes(10, 3));
+    expect(await reopened.checkpoint()).toMatchObject({ complete: true, kind: 'delta', generation: generation + 1 });
+    await reopened.close();
+    const again = await Pool.open({ store, backgroundFlushMs: 0 });
+    expect(again.read(again.dataOffset, 10)).toEqual(patternBytes(10, 3));
   });
 
-  it('refuses to load a damaged committed segment', async () => {
+  it('refuses to load when an acknowledged segment is damaged', async () => {
     const { store, pool, layout } = await deltaPool();
-    pool.write(pool.dataOffset, patternBytes(5000, 1));
-    await pool.checkpoint();
-    pool.write(pool.dataOffset + 8192, patternBytes(100, 2));
-    await pool.checkpoint();
+    for (let i = 0; i < 3; i++) {
+      pool.write(pool.dataOffset + i * 8192, patternBytes(100, i));
+      await pool.checkpoint();
+    }
     const bytes = store.bytes!;
+    // The first segment's index, then one of its pages: later segments (and the record) show it was acknowledged.
     for (const at of [layout.deltaOffset + 30, layout.deltaOffset + 4096 + 77]) {
-      bytes[at] ^= 0x08; // the first segment's index, then one of its pages
+      bytes[at] ^= 0x08;
       const error = await expectOpenError({ store }, 'ECORRUPT');
       expect(error.details).toMatchObject({ where: 'segment', segment: 1 });
       bytes[at] ^= 0x08;

@@ -243,7 +243,7 @@ export class Pool {
       dataSize: this.dataSize,
       lastCommitId: this.lastCommitId,
       heap: this.runtime.heapStats(),
-      generation: Math.max(...slots.filter((s) => s.state === 'complete').map((s) => s.generation)),
+      generation: this.runtime.generation,
       slots,
       counters: this.device.counters(),
     };

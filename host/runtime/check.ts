@@ -44,7 +44,6 @@ export async function checkPool(store: BackingStore, onProgress?: ProgressCallba
   }
   try {
     report.slots = runtime.slots();
-    const newest = runtime.lastRestore!;
     for (const slot of report.slots) {
       if (slot.damagedCopies > 0) {
         report.warnings.push({
@@ -65,7 +64,7 @@ export async function checkPool(store: BackingStore, onProgress?: ProgressCallba
       report.errors.push({ code: 'EHEAP', message: `the allocator metadata of heap chunk ${badChunk} is inconsistent` });
     }
     for (const slot of report.slots) {
-      if (slot.state !== 'complete' || slot.problem || slot.generation === newest.generation) continue;
+      if (slot.state !== 'complete' || slot.problem || slot.slot === runtime.newestSlot) continue;
       try {
         runtime.verifySlot(slot.slot, onProgress);
       } catch (error) {

@@ -229,6 +229,16 @@ export class PoolRuntime implements PowerTarget {
     return this.image.slotInfo();
   }
 
+  /** The generation of the newest saved image (bumped by every save). */
+  get generation(): number {
+    return this.image.generation();
+  }
+
+  /** The slot holding the newest image. */
+  get newestSlot(): number | undefined {
+    return this.image.newestSlot();
+  }
+
   /** Throws unless the pool admits work. */
   assertRunning(): void {
     if (this.state === 'closed') throw new PoolClosedError();

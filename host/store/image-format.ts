@@ -9,9 +9,10 @@
 //
 // A full save writes the older slot and commits it by writing its record block
 // last. An incremental save appends one delta segment (its dirty pages, gathered
-// into one sequential write) and commits it by rewriting the newest slot's record
-// with one more segment. Either way a crash or power loss mid-save leaves the
-// previous image loadable.
+// into one sequential, checksummed write) after the newest slot's base; segments
+// name their base and sequence number, and the chain ends at the first segment
+// that does not validate, as a write-ahead log's does. Either way a crash or
+// power loss mid-save leaves the previous image loadable.
 import { CorruptImageError, ForeignFileError, NewerFormatError, TruncatedFileError } from '../errors.js';
 import type { Checksummer } from './checksum.js';
 
@@ -60,15 +61,15 @@ const STATE_CODES: Record<SlotState, number> = { complete: 1, writing: 2 };
 export interface SlotRecord {
   slot: number;
   state: SlotState;
-  /** Bumped by every save, full or incremental. */
+  /** The generation of the full save that wrote this slot's pages; its delta segments name it. */
   generation: number;
   savedAtMs: number;
   manifestHash: bigint;
-  /** The generation of the full save that wrote this slot's pages; delta segments name it. */
-  baseGeneration: number;
-  /** Delta segments committed on top of the base, and where the last one ends in the delta area. */
-  deltaCount: number;
-  deltaEnd: number;
+  /**
+   * Delta segments known durable on this base: each delta save records the ones
+   * before it. A chain shorter than this lost acknowledged data.
+   */
+  segments: number;
 }
 
 export interface SegmentHeader {
@@ -232,9 +233,7 @@ export function encodeRecordBlock(record: SlotRecord, checksummer: Checksummer):
   view.setBigUint64(16, BigInt(record.generation), true);
   view.setBigUint64(24, BigInt(record.savedAtMs), true);
   view.setBigUint64(32, record.manifestHash, true);
-  view.setBigUint64(40, BigInt(record.baseGeneration), true);
-  view.setUint32(48, record.deltaCount, true);
-  view.setBigUint64(56, BigInt(record.deltaEnd), true);
+  view.setUint32(40, record.segments, true);
   view.setBigUint64(RECORD_CHECKSUM_AT, checksummer.hashBytes(one.subarray(0, RECORD_CHECKSUM_AT), RECORD_SEED), true);
   const block = new Uint8Array(RECORD_BLOCK_SIZE);
   for (let copy = 0; copy < RECORD_COPIES; copy++) block.set(one, copy * RECORD_SIZE);
@@ -243,8 +242,8 @@ export function encodeRecordBlock(record: SlotRecord, checksummer: Checksummer):
 
 /**
  * Reads a slot-record block. The record is the valid copy with the highest
- * generation; if any valid copy of that generation says `writing` (a torn
- * update), the slot counts as being written. `damagedCopies` counts copies that
+ * generation, then the most segments; if any valid copy of that generation says
+ * `writing` (a torn update), the slot counts as being written. `damagedCopies` counts copies that
  * fail their checksum.
  */
 export function decodeRecordBlock(
@@ -274,11 +273,10 @@ export function decodeRecordBlock(
       generation: Number(view.getBigUint64(16, true)),
       savedAtMs: Number(view.getBigUint64(24, true)),
       manifestHash: view.getBigUint64(32, true),
-      baseGeneration: Number(view.getBigUint64(40, true)),
-      deltaCount: view.getUint32(48, true),
-      deltaEnd: Number(view.getBigUint64(56, true)),
+      segments: view.getUint32(40, true),
     };
-    if (!best || record.generation > best.generation || (record.generation === best.generation && state === 'writing')) {
+    const sameBase = best !== undefined && record.generation === best.generation;
+    if (!best || record.generation > best.generation || (sameBase && (state === 'writing' || record.segments > best.segments))) {
       best = record;
     }
   }

@@ -7,9 +7,11 @@
 // block after its data and manifest are durable.
 //
 // An incremental save gathers the pages dirtied since the last save into one
-// delta segment appended after the newest slot's base, and commits it by
-// rewriting that slot's record with one more segment: one sequential write and
-// two fdatasyncs. Loading applies a slot's segments over its base, in order.
+// checksummed delta segment appended after the newest slot's base: one
+// sequential write and one fdatasync. Segments name their base and sequence
+// number; loading applies the chain over the base and stops at the first
+// segment that does not validate, the one a crash cut short (it was never
+// acknowledged). The image's generation is its base's plus the segments on it.
 // When the delta area is full, the next save is a full one.
 import { CorruptImageError, NoImageError, TruncatedFileError } from '../errors.js';
 import type { BackingStore, BlockFile } from './block-file.js';
@@ -74,6 +76,14 @@ interface Slot {
   pending: Uint8Array;
 }
 
+/** A delta segment of the newest image: where it is and which pages it holds. */
+interface Segment {
+  offset: number;
+  headBytes: number;
+  pages: Uint32Array;
+  sums: Uint8Array;
+}
+
 function readExactly(file: BlockFile, position: number, into: Uint8Array, fileSize: number): void {
   if (file.read(position, into) !== into.length) throw new TruncatedFileError(fileSize, position + into.length);
 }
@@ -108,6 +118,10 @@ export class ImageStore {
   private readonly slots: Slot[];
   /** Pages changed since the last complete save of either kind: what the next delta segment holds. */
   private readonly dirty: Uint8Array;
+  /** The newest image's delta segments, in order, and where the next one goes. */
+  private segments: Segment[] = [];
+  private deltaEnd = 0;
+  private gather = new Uint8Array(0);
 
   private constructor(
     private readonly file: BlockFile,
@@ -117,6 +131,7 @@ export class ImageStore {
   ) {
     this.slots = [0, 1].map((slot) => this.readSlot(slot));
     this.dirty = new Uint8Array(geometry.pageCount);
+    this.scanSegments();
     const newest = this.newestSlot();
     for (const slot of this.slots) {
       const usable = slot.info.state === 'complete' && !slot.info.problem;
@@ -154,10 +169,7 @@ export class ImageStore {
         const savedAtMs = Date.now();
         for (const slot of [0, 1]) {
           file.write(layout.manifestOffset[slot], manifest);
-          const generation = 1 - slot;
-          const record: SlotRecord = {
-            slot, state: 'complete', generation, savedAtMs, manifestHash, baseGeneration: generation, deltaCount: 0, deltaEnd: 0,
-          };
+          const record: SlotRecord = { slot, state: 'complete', generation: 1 - slot, savedAtMs, manifestHash, segments: 0 };
           file.write(layout.recordOffset[slot], encodeRecordBlock(record, checksummer));
         }
       },
@@ -217,10 +229,34 @@ export class ImageStore {
     return this.slots.map((slot) => ({ ...slot.info }));
   }
 
-  /** The generation of the newest complete image (0 if there is none). */
+  /** The generation of the newest complete image: its base's plus its delta segments (0 if there is none). */
   generation(): number {
     const newest = this.newestSlot();
-    return newest === undefined ? 0 : this.slots[newest].info.generation;
+    return newest === undefined ? 0 : this.slots[newest].info.generation + this.segments.length;
+  }
+
+  /** Reads the chain of delta segments on the newest base: headers and indexes, up to the first that does not validate. */
+  private scanSegments(): void {
+    this.segments = [];
+    this.deltaEnd = 0;
+    const newest = this.newestSlot();
+    if (newest === undefined || this.slots[newest].info.problem) return;
+    const base = this.slots[newest].info.generation;
+    const { pageSize } = this.geometry;
+    const header = new Uint8Array(SEGMENT_HEADER);
+    for (;;) {
+      const offset = this.deltaEnd;
+      if (offset + SEGMENT_HEADER > this.layout.deltaBytes) return;
+      this.file.read(this.layout.deltaOffset + offset, header);
+      const pageCount = segmentPageCount(header);
+      if (pageCount === undefined || offset + segmentBytes(pageCount, pageSize) > this.layout.deltaBytes) return;
+      const head = new Uint8Array(segmentBytes(pageCount, pageSize) - pageCount * pageSize);
+      this.file.read(this.layout.deltaOffset + offset, head);
+      const segment = decodeSegmentHead(head, this.checksummer);
+      if (!segment || segment.baseGeneration !== base || segment.seq !== this.segments.length + 1) return;
+      this.segments.push({ offset, headBytes: head.length, pages: segment.pages, sums: segment.sums });
+      this.deltaEnd = offset + segmentBytes(pageCount, pageSize);
+    }
   }
 
   /** The slot holding the newest complete image, if any. */
@@ -268,13 +304,19 @@ export class ImageStore {
     }
     this.verifySlot(newest, dest, onProgress);
     const slot = this.slots[newest];
+    if (this.segments.length < slot.record!.segments) {
+      throw new CorruptImageError(`delta segment ${this.segments.length + 1} of the newest image is damaged`, {
+        where: 'segment',
+        segment: this.segments.length + 1,
+      });
+    }
     slot.pending.fill(0);
     // Pages the segments changed differ from both slots' base pages.
-    for (const page of this.applySegments(slot, dest)) this.slots[0].pending[page] = this.slots[1].pending[page] = 1;
+    for (const page of this.applySegments(dest)) this.slots[0].pending[page] = this.slots[1].pending[page] = 1;
     this.dirty.fill(0);
     return {
       slot: newest,
-      generation: slot.info.generation,
+      generation: this.generation(),
       savedAtMs: slot.info.savedAtMs,
       bytes: this.geometry.poolSize,
       durationMs: performance.now() - started,
@@ -313,39 +355,35 @@ export class ImageStore {
   }
 
   /**
-   * Applies the committed delta segments of `slot` over its base pages in
-   * `dest`, verifying each; returns the pages they changed.
+   * Applies the delta segments over the base pages in `dest`, verifying each
+   * page; returns the pages they changed. A last segment whose pages do not
+   * match its index was cut short by a crash and is dropped; a damaged segment
+   * with a valid one after it was acknowledged, and is an error.
    */
-  private applySegments(slot: Slot, dest: Uint8Array): Set<number> {
+  private applySegments(dest: Uint8Array): Set<number> {
     const { pageSize } = this.geometry;
     const changed = new Set<number>();
-    const record = slot.record!;
-    let at = 0;
-    for (let seq = 1; seq <= record.deltaCount; seq++) {
-      const damaged = (what: string) =>
-        new CorruptImageError(`delta segment ${seq} of image slot ${slot.info.slot} is damaged (${what})`, {
-          where: 'segment',
-          slot: slot.info.slot,
-          segment: seq,
-        });
-      const header = new Uint8Array(SEGMENT_HEADER);
-      this.file.read(this.layout.deltaOffset + at, header);
-      const pageCount = segmentPageCount(header);
-      if (pageCount === undefined || at + segmentBytes(pageCount, pageSize) > record.deltaEnd) throw damaged('header');
-      const head = new Uint8Array(segmentBytes(pageCount, pageSize) - pageCount * pageSize);
-      this.file.read(this.layout.deltaOffset + at, head);
-      const segment = decodeSegmentHead(head, this.checksummer);
-      if (!segment || segment.seq !== seq || segment.baseGeneration !== record.baseGeneration) throw damaged('index');
-      const pages = new Uint8Array(pageCount * pageSize);
-      this.file.read(this.layout.deltaOffset + at + head.length, pages);
-      const sums = new Uint8Array(pageCount * 8);
-      this.checksummer.hashPages(pages, 0, pageCount, sums);
-      if (Buffer.compare(sums, segment.sums) !== 0) throw damaged('page checksum');
-      segment.pages.forEach((page, i) => {
-        dest.set(pages.subarray(i * pageSize, (i + 1) * pageSize), page * pageSize);
+    for (const [i, segment] of this.segments.entries()) {
+      const n = segment.pages.length;
+      const pages = new Uint8Array(n * pageSize);
+      this.file.read(this.layout.deltaOffset + segment.offset + segment.headBytes, pages);
+      const sums = new Uint8Array(n * 8);
+      this.checksummer.hashPages(pages, 0, n, sums);
+      if (Buffer.compare(sums, segment.sums) !== 0) {
+        if (i < this.segments.length - 1 || i < this.slots[this.newestSlot()!].record!.segments) {
+          throw new CorruptImageError(`delta segment ${i + 1} of the newest image is damaged (page checksum)`, {
+            where: 'segment',
+            segment: i + 1,
+          });
+        }
+        this.segments.pop();
+        this.deltaEnd = segment.offset;
+        break;
+      }
+      segment.pages.forEach((page, k) => {
+        dest.set(pages.subarray(k * pageSize, (k + 1) * pageSize), page * pageSize);
         changed.add(page);
       });
-      at += head.length + pages.length;
     }
     return changed;
   }
@@ -358,7 +396,7 @@ export class ImageStore {
     const newest = this.newestSlot();
     if (!options.full && newest !== undefined && !this.slots[newest].info.problem) {
       const pages = flagged(this.dirty);
-      const end = this.slots[newest].record!.deltaEnd + segmentBytes(pages.length, this.geometry.pageSize);
+      const end = this.deltaEnd + segmentBytes(pages.length, this.geometry.pageSize);
       // Saves without a deadline fold the deltas into a full save once half the area is used, so that a
       // save racing a deadline (AC power loss) finds room to stay a small delta.
       const room = options.deadline === undefined ? this.layout.deltaBytes / 2 : this.layout.deltaBytes;
@@ -370,13 +408,12 @@ export class ImageStore {
   private saveDelta(slot: Slot, pages: Uint32Array, source: Uint8Array, options: SaveOptions): SaveReport {
     const started = performance.now();
     const { pageSize } = this.geometry;
-    const record = slot.record!;
-    const generation = Math.max(...this.slots.map((s) => s.info.generation)) + 1;
+    const previous = this.generation();
     const report = (complete: boolean): SaveReport => ({
       complete,
       kind: 'delta',
       slot: slot.info.slot,
-      generation: complete ? generation : record.generation,
+      generation: complete ? previous + 1 : previous,
       savedBytes: complete ? pages.length * pageSize : 0,
       unsavedBytes: complete ? 0 : pages.length * pageSize,
       durationMs: performance.now() - started,
@@ -385,33 +422,40 @@ export class ImageStore {
     if (expired()) return report(false);
     const sums = new Uint8Array(pages.length * 8);
     this.checksummer.hashPageList(source, pages, sums);
-    const head = encodeSegmentHead(record.baseGeneration, record.deltaCount + 1, pages, sums, pageSize, this.checksummer);
-    // Gathered into one sequential write, in chunks so that progress and the deadline are observed.
-    const segment = new Uint8Array(head.length + pages.length * pageSize);
+    const seq = this.segments.length + 1;
+    const head = encodeSegmentHead(slot.info.generation, seq, pages, sums, pageSize, this.checksummer);
+    // Gathered into one sequential write, in chunks so that progress and the deadline are observed. The
+    // buffer is kept between saves: touching fresh memory costs more than the copy.
+    const bytes = head.length + pages.length * pageSize;
+    if (this.gather.length < bytes) this.gather = new Uint8Array(Math.max(bytes, this.gather.length * 2));
+    const segment = this.gather.subarray(0, bytes);
     segment.set(head);
     pages.forEach((page, i) => segment.set(source.subarray(page * pageSize, (page + 1) * pageSize), head.length + i * pageSize));
-    const start = this.layout.deltaOffset + record.deltaEnd;
+    const start = this.layout.deltaOffset + this.deltaEnd;
     for (let done = 0; done < segment.length; ) {
-      if (expired()) return report(false);
+      if (expired()) return this.abandonSegment(start, report);
       const n = Math.min(CHUNK_PAGES * pageSize, segment.length - done);
       this.file.write(start + done, segment.subarray(done, done + n));
       done += n;
       options.onProgress?.(done, segment.length);
     }
+    if (slot.record!.segments < seq - 1) {
+      // The segments before this one are durable: say so in the record, under the same fdatasync.
+      slot.record = { ...slot.record!, segments: seq - 1 };
+      this.file.write(this.layout.recordOffset[slot.info.slot], encodeRecordBlock(slot.record, this.checksummer));
+    }
     this.file.sync();
-    if (expired()) return report(false);
-    const committed: SlotRecord = {
-      ...record,
-      generation,
-      savedAtMs: Date.now(),
-      deltaCount: record.deltaCount + 1,
-      deltaEnd: record.deltaEnd + segment.length,
-    };
-    this.writeRecord(committed);
-    slot.record = committed;
-    slot.info = { ...slot.info, generation, savedAtMs: committed.savedAtMs };
+    if (expired()) return this.abandonSegment(start, report);
+    this.segments.push({ offset: this.deltaEnd, headBytes: head.length, pages, sums });
+    this.deltaEnd += segment.length;
     this.dirty.fill(0);
     return report(true);
+  }
+
+  /** A segment the deadline cut short must not count: its header is cleared, so the chain ends before it. */
+  private abandonSegment(start: number, report: (complete: boolean) => SaveReport): SaveReport {
+    this.file.write(start, new Uint8Array(SEGMENT_HEADER));
+    return report(false);
   }
 
   /** Writes the older slot's pending pages in place and commits it as the newest image. */
@@ -422,13 +466,14 @@ export class ImageStore {
     const target = this.slots[targetIndex];
     if (options.full) target.pending.fill(1);
     const total = target.pending.reduce((n, flag) => n + flag, 0);
-    const generation = Math.max(...this.slots.map((s) => s.info.generation)) + 1;
+    const previous = this.generation();
+    const generation = Math.max(previous, ...this.slots.map((s) => s.info.generation)) + 1;
     const expired = () => options.deadline !== undefined && performance.now() > options.deadline;
     const report = (complete: boolean, savedPages: number): SaveReport => ({
       complete,
       kind: 'full',
       slot: targetIndex,
-      generation: complete ? generation : this.slots[1 - targetIndex].info.generation,
+      generation: complete ? generation : previous,
       savedBytes: savedPages * pageSize,
       unsavedBytes: (total - savedPages) * pageSize,
       durationMs: performance.now() - started,
@@ -443,9 +488,7 @@ export class ImageStore {
         generation: target.info.generation,
         savedAtMs: Date.now(),
         manifestHash: 0n,
-        baseGeneration: 0,
-        deltaCount: 0,
-        deltaEnd: 0,
+        segments: 0,
       });
       target.info.state = 'writing';
     }
@@ -478,15 +521,15 @@ export class ImageStore {
       generation,
       savedAtMs: Date.now(),
       manifestHash: this.checksummer.hashBytes(target.manifest, MANIFEST_SEED),
-      baseGeneration: generation,
-      deltaCount: 0,
-      deltaEnd: 0,
+      segments: 0,
     };
     this.writeRecord(record);
     target.record = record;
     target.info = { slot: targetIndex, state: 'complete', generation, savedAtMs: record.savedAtMs, damagedCopies: 0 };
     target.pending.fill(0);
     this.dirty.fill(0);
+    this.segments = [];
+    this.deltaEnd = 0;
     return report(true, saved);
   }
 
