@@ -11,16 +11,6 @@ export function tempDir(): string {
 }
 
 /** Deterministic bytes for a seed, so tests can regenerate what they wrote. */
-export function patternBytes(length: number, seed: number): Uint8Array {
-  const bytes = new Uint8Array(length);
-  let state = seed >>> 0 || 1;
-  for (let i = 0; i < length; i++) {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    bytes[i] = state & 0xff;
-  }
-  return bytes;
-}
+export { seededBytes as patternBytes } from '../host/device/prng.js';
 
 export const MiB = 1 << 20;

@@ -9,3 +9,14 @@ export function seededRandom(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/** `length` bytes from `seededRandom(seed)`, so a writer and a later reader agree on them. */
+export function seededBytes(length: number, seed: number): Uint8Array {
+  const random = seededRandom(seed);
+  const bytes = new Uint8Array(length);
+  for (let i = 0; i < length; i += 4) {
+    const word = (random() * 4294967296) >>> 0;
+    for (let k = 0; k < 4 && i + k < length; k++) bytes[i + k] = word >>> (8 * k);
+  }
+  return bytes;
+}

@@ -7,6 +7,7 @@
 // - mixed: both in the same transactions.
 import type { Pool } from '../../api/pool.js';
 import type { Transaction } from '../../api/transaction.js';
+import { seededBytes } from '../../device/prng.js';
 
 export const WORKLOADS = ['bank', 'alloc', 'mixed'] as const;
 export type WorkloadName = (typeof WORKLOADS)[number];
@@ -23,17 +24,7 @@ interface Block {
 }
 
 /** 16 bytes derived from a block's seed, written at both ends of the block. */
-function stamp(seed: number): Uint8Array {
-  const bytes = new Uint8Array(STAMP);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < STAMP; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    bytes[i] = x & 0xff;
-  }
-  return bytes;
-}
+const stamp = (seed: number) => seededBytes(STAMP, seed);
 
 const u64 = (view: DataView, at: number) => Number(view.getBigUint64(at, true));
 
