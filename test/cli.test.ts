@@ -67,3 +67,17 @@ describe('cli', () => {
     expect(demo.json.restore.lastCommitId).toBe(demo.json.transactions.lastCommitId);
   });
 });
+
+describe('progress bar', () => {
+  it('draws on a terminal, ends its line when done, and stays silent otherwise', async () => {
+    const { progressBar } = await import('../host/cli/progress.js');
+    const written: string[] = [];
+    const tty = { isTTY: true, write: (text: string) => written.push(text) } as unknown as NodeJS.WriteStream;
+    const bar = progressBar('saving', tty)!;
+    bar(0, 4 << 20);
+    bar(4 << 20, 4 << 20);
+    expect(written[0]).toMatch(/^\rsaving \[\.+\]   0% 0\/4 MiB$/);
+    expect(written.at(-1)).toMatch(/^\rsaving \[#+\] 100% 4\/4 MiB\n$/);
+    expect(progressBar('saving', { isTTY: false } as NodeJS.WriteStream)).toBeUndefined();
+  });
+});
