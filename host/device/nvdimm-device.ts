@@ -42,8 +42,6 @@ export class NvdimmDevice {
   // Created once the memory has its final size; a pool's memory does not grow while it is open.
   private poolView: Uint8Array | undefined;
   private mediaView: Uint8Array | undefined;
-  private poolWordView: Int32Array | undefined;
-  private mediaWordView: Int32Array | undefined;
 
   /** Linear-memory bytes a pool of this personality needs: adr keeps its media right after the pool. */
   static memoryBytes(personality: DevicePersonality, poolBase: number, poolSize: number): number {
@@ -62,21 +60,13 @@ export class NvdimmDevice {
     const capacity = options.wpqCapacity ?? 64;
     this.wpqs = Array.from(
       { length: controllers },
-      () => new WritePendingQueue(capacity, LINE_SIZE, () => this.mediaWords()),
+      () => new WritePendingQueue(capacity, LINE_SIZE, () => this.media!),
     );
   }
 
   /** The pool as the CPU sees it (caches and DRAM). */
   get pool(): Uint8Array {
     return (this.poolView ??= new Uint8Array(this.memory.buffer, this.poolBase, this.poolSize));
-  }
-
-  private poolWords(): Int32Array {
-    return (this.poolWordView ??= new Int32Array(this.memory.buffer, this.poolBase, this.poolSize / 4));
-  }
-
-  private mediaWords(): Int32Array {
-    return (this.mediaWordView ??= new Int32Array(this.memory.buffer, this.poolBase + this.poolSize, this.poolSize / 4));
   }
 
   /** The NVDIMM media (adr only; the other personalities keep their durable image in the pool itself). */
@@ -104,16 +94,18 @@ export class NvdimmDevice {
     const count = this.core.ring_count();
     const ringEntries = this.poolBase + Number(this.core.pool_ring_offset()) + LINE_SIZE;
     const lines = new Uint32Array(this.memory.buffer, ringEntries, count);
-    const pool = this.poolWords();
-    let markedPage = -1;
-    for (const line of lines) {
-      const offset = line * LINE_SIZE;
-      this.wpqs[(offset >>> 12) % this.wpqs.length].push(line, pool);
-      // The durable image changed: the page must go out with the next save (marked once per run of lines).
-      if (offset >>> 12 !== markedPage) {
-        markedPage = offset >>> 12;
-        this.core.pm_mark_dirty(offset, LINE_SIZE);
-      }
+    const pool = this.pool;
+    // Lines come in runs (a journal, a written range): each run of consecutive lines within one 4 KiB page
+    // goes to one controller's queue in one copy, and marks its page dirty once.
+    for (let i = 0; i < count; ) {
+      const first = lines[i];
+      let run = 1;
+      while (i + run < count && lines[i + run] === first + run && (first + run) >>> 6 === first >>> 6) run++;
+      const offset = first * LINE_SIZE;
+      this.wpqs[(offset >>> 12) % this.wpqs.length].pushRun(first, run, pool);
+      // The durable image changed: the page must go out with the next save.
+      this.core.pm_mark_dirty(offset, run * LINE_SIZE);
+      i += run;
     }
     this.core.ring_clear();
   }
