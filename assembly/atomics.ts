@@ -18,13 +18,6 @@
   return old;
 }
 
-@inline export function add32(addr: usize, delta: u32): u32 {
-  if (ASC_FEATURE_THREADS) return atomic.add<u32>(addr, delta);
-  const old = load<u32>(addr);
-  store<u32>(addr, old + delta);
-  return old;
-}
-
 @inline export function or32(addr: usize, bits: u32): void {
   if (ASC_FEATURE_THREADS) atomic.or<u32>(addr, bits);
   else store<u32>(addr, load<u32>(addr) | bits);

@@ -14,7 +14,7 @@
 // journal above the highest watermark, in commit-ID order; a journal returns
 // to the free list only once a durable header's watermark covers it.
 import {
-  CTL_COMMIT_ID, CTL_DURABLE, CTL_FREE_JOURNALS, CTL_INFLIGHT_JOURNALS, CTL_ISSUED, CTL_JOURNALS_OFFSET,
+  CTL_COMMIT_ID, CTL_DURABLE, CTL_FREE_JOURNALS, CTL_POOL_SIZE, CTL_INFLIGHT_JOURNALS, CTL_ISSUED, CTL_JOURNALS_OFFSET,
   CTL_JOURNAL_SIZE, CTL_TX_CURSOR, CTL_TX_JOURNAL, JOURNAL_COUNT, JOURNAL_HEADER, TX_ERR_STATE,
   TX_ERR_TOO_LARGE, TX_OK, ctl, poolAddr, setCtl,
 } from "./layout";
@@ -176,6 +176,12 @@ export function redo_record_length(offset: u32): u32 {
 export function redo_apply_record(record: usize, length: u32): i64 {
   if (length < JOURNAL_HEADER || load<u32>(record + J_PAYLOAD) != length - JOURNAL_HEADER) return -1;
   if (load<u64>(record + J_CHECKSUM) != checksum(record, length - JOURNAL_HEADER)) return -1;
+  // Every entry must lie inside this pool (a record from another pool's log must change nothing).
+  for (let entry = record + JOURNAL_HEADER; entry < record + length; ) {
+    const end = <u64>load<u32>(entry) + <u64>load<u32>(entry, 4);
+    if (end > ctl<u64>(CTL_POOL_SIZE)) return -1;
+    entry += ENTRY_HEADER + ((load<u32>(entry, 4) + 7) & ~7);
+  }
   const id = load<u64>(record + J_COMMIT_ID);
   if (id <= ctl<u64>(CTL_ISSUED)) return 0;
   applyEntries(record, length - JOURNAL_HEADER);
@@ -226,7 +232,6 @@ export function redoRecover(appliedFloor: u64): u64 {
     last = nextId;
   }
   if (replayed) pm_fence();
-  setCtl<u64>(CTL_COMMIT_ID, newest);
   setCtl<u32>(CTL_FREE_JOURNALS, (1 << JOURNAL_COUNT) - 1);
   setCtl<u32>(CTL_INFLIGHT_JOURNALS, 0);
   return newest;

@@ -6,7 +6,7 @@ import {
   CTL_DATA_OFFSET, CTL_FENCE_HOOK, CTL_RING_OFFSET, DEVICE_ADR, FLUSH_RING_CAPACITY, LINE_SHIFT, PAGE_SHIFT, RING_COUNT, RING_ENTRIES,
   STATE_CLEAN_SHUTDOWN, STATE_LAST_COMMIT_ID, ctl, poolAddr,
 } from "./layout";
-import { add32, add64, or32, store64 } from "./atomics";
+import { add64, or32, store64 } from "./atomics";
 
 /** Host: move the lines listed in the flush ring into the write pending queues and empty the ring. */
 @external("env", "pm_drain_ring")
@@ -79,17 +79,21 @@ export function pm_persist(offset: usize, length: usize): void {
   pm_fence();
 }
 
-function storeStateWord(field: u32, value: u64): void {
+/** Stores a header state word and flushes it; the caller's next fence makes it durable. */
+export function storeStateWord(field: u32, value: u64): void {
   store64(poolAddr(field), value);
-  pm_persist(field, 8);
+  pm_mark_dirty(field, 8);
+  pm_flush(field, 8);
 }
 
 export function pool_set_clean_shutdown(clean: u64): void {
   storeStateWord(STATE_CLEAN_SHUTDOWN, clean);
+  pm_fence();
 }
 
 export function pool_set_last_commit_id(id: u64): void {
   storeStateWord(STATE_LAST_COMMIT_ID, id);
+  pm_fence();
 }
 
 export function ctl_lines_flushed(): u64 {

@@ -8,7 +8,7 @@ import {
 import { load64 } from "./atomics";
 import { redoAbort, redoAppend, redoBegin, redoCommit, redoRead, redoRecover } from "./journal";
 import { pm_fence, pool_set_last_commit_id } from "./persist";
-import { undoAbort, undoBegin, undoCommit, undoRecover, undoWrite } from "./undo";
+import { undoAbort, undoBegin, undoCommit, undoCommittedId, undoRecover, undoWrite } from "./undo";
 
 /** Where typed values are staged on their way into a transaction (per instance, in the control block). */
 const VALUE_SLOT: usize = CONTROL_BASE + 512;
@@ -135,7 +135,9 @@ export function tx_abort(): void {
  */
 export function tx_recover(): u64 {
   setCtl<u32>(CTL_TX_MODE, TX_NONE);
-  const newest = max(redoRecover(load64(poolAddr(STATE_LAST_COMMIT_ID))), undoRecover());
+  // Journals at or below the applied floor must not be replayed: a later undo commit may have changed their bytes.
+  const floor = max(load64(poolAddr(STATE_LAST_COMMIT_ID)), undoCommittedId());
+  const newest = max(redoRecover(floor), undoRecover());
   setCtl<u64>(CTL_COMMIT_ID, newest);
   tx_settle();
   return newest;

@@ -6,13 +6,12 @@
 // Recovery rolls back a transaction whose log is still active. The log state is
 // one 8-byte word (power-fail atomic): transaction ID << 2 | state.
 import {
-  CTL_COMMIT_ID, CTL_TX_CURSOR, CTL_TX_ID, CTL_UNDO_OFFSET, CTL_UNDO_SIZE, TX_ERR_TOO_LARGE, TX_OK,
-  ctl, poolAddr, setCtl,
+  CTL_COMMIT_ID, CTL_DURABLE, CTL_ISSUED, CTL_TX_CURSOR, CTL_TX_ID, CTL_UNDO_OFFSET, CTL_UNDO_SIZE, JOURNAL_HEADER,
+  STATE_LAST_COMMIT_ID, TX_ERR_TOO_LARGE, TX_OK, ctl, poolAddr, setCtl,
 } from "./layout";
 import { load64, store64 } from "./atomics";
-import { pm_fence, pm_flush, pm_mark_dirty } from "./persist";
+import { pm_fence, pm_flush, pm_mark_dirty, storeStateWord } from "./persist";
 import { xxh64 } from "./xxhash64";
-import { JOURNAL_HEADER } from "./layout";
 import { sealRecord, writeEntry } from "./journal";
 
 const UNDO_SEED: u64 = 0x4f44_4e55_4d45_4d50;
@@ -88,14 +87,23 @@ export function undoWrite(offset: u32, src: usize, length: u32): i32 {
   return TX_OK;
 }
 
-/** Commits: the written lines become durable, then the log is marked done. Returns the transaction ID. */
+/**
+ * Commits: the written lines become durable, then the log is marked done.
+ * Returns the transaction ID. The first fence also made every earlier redo
+ * transaction's in-place writes durable, so the pool header may record this ID
+ * as applied, under the same second fence: recovery must never replay an older
+ * journal over this transaction's writes.
+ */
 export function undoCommit(): u64 {
   const count = ctl<u32>(CTL_TX_CURSOR);
   const txId = ctl<u64>(CTL_TX_ID);
   for (let i: u32 = 0; i < count; i++) pm_flush(load<u32>(entryAddr(i)), LINE);
   pm_fence();
   setState(txId, STATE_DONE);
+  storeStateWord(STATE_LAST_COMMIT_ID, txId);
   pm_fence();
+  setCtl<u64>(CTL_ISSUED, txId);
+  setCtl<u64>(CTL_DURABLE, txId);
   return txId;
 }
 
@@ -114,6 +122,17 @@ export function undoAbort(): void {
   rollBack(ctl<u32>(CTL_TX_CURSOR));
   setState(ctl<u64>(CTL_TX_ID), STATE_DONE);
   pm_fence();
+}
+
+/**
+ * The ID of the last undo transaction if the log says it committed, else 0.
+ * Its DONE mark and the pool header's applied ID are stored under the same
+ * fence but on different lines, so either can reach the media first: recovery
+ * takes whichever is there.
+ */
+export function undoCommittedId(): u64 {
+  const word = load64(poolAddr(logOffset()));
+  return (word & 3) == STATE_DONE ? word >> 2 : 0;
 }
 
 /** Rolls back a transaction whose log is still active; returns the highest transaction ID the log shows. */

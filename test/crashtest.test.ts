@@ -24,6 +24,15 @@ describe('crash-state explorer', () => {
     }
   }
 
+  // Redo and undo transactions alternating in one pool: recovery must never replay an older journal over a newer undo commit.
+  for (const device of DEVICE_PERSONALITIES) {
+    it.each(WORKLOADS)(`%s on ${device} alternating redo and undo recovers every crash state`, async (workload) => {
+      const report = await crashtest({ workload, device, log: 'both', states: 300, seed: SEED });
+      total += report.states;
+      expect(report.firstViolation, `seed ${SEED}`).toBeNull();
+    });
+  }
+
   it('examined at least 10,000 crash states', () => {
     expect(total).toBeGreaterThanOrEqual(10_000);
   });

@@ -33,7 +33,7 @@ it(`loses no acknowledged commit across ${KILLS} SIGKILLs`, async () => {
   const random = () => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0), x / 2 ** 32);
   let acknowledged = 0n;
   for (let kill = 0; kill < KILLS; kill++) {
-    const log = kill % 2 === 0 ? 'redo' : 'undo';
+    const log = ['redo', 'undo', 'both'][kill % 3];
     const run = await runUntilKilled(path, log, SEED + kill, 1 + Math.floor(random() * 25));
     const context = `kill ${kill} (seed ${SEED}, ${log})`;
     expect(run.signal, context).toBe('SIGKILL');

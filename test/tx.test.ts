@@ -166,3 +166,80 @@ describe('check', () => {
     expect(report.errors).toEqual([expect.objectContaining({ code: 'EHEAP' })]);
   });
 });
+
+describe('regressions', () => {
+  it.each(['adr', 'nvdimm-n'] as const)('keeps an undo commit made after a redo commit across a power cycle (%s)', async (device) => {
+    const pool = await fresh(device);
+    const account = await pool.tx((tx) => {
+      const block = tx.alloc(16);
+      tx.setU64(block, 100n);
+      return block;
+    });
+    await pool.tx((tx) => tx.setU64(account, tx.getU64(account) - 30n), { log: 'undo' });
+    await pool.checkpoint();
+    await pool.platform.acPowerLoss({ holdUpMs: 30_000 });
+    await pool.platform.powerRestore();
+    pool.txSync((tx) => expect(tx.getU64(account)).toBe(70n));
+  });
+
+  it('keeps a raw write made after a redo commit across a power cycle', async () => {
+    const pool = await fresh('eadr');
+    const at = pool.dataOffset + 4096;
+    pool.txSync((tx) => tx.setU64(at, 1n));
+    pool.write(at, new Uint8Array([2, 0, 0, 0, 0, 0, 0, 0]));
+    await pool.checkpoint();
+    await pool.platform.acPowerLoss({ holdUpMs: 30_000 });
+    await pool.platform.powerRestore();
+    expect(pool.read(at, 1)[0]).toBe(2);
+  });
+
+  it('does not commit a transaction whose journal filled part-way, even if the callback caught the error', async () => {
+    const pool = await fresh('eadr');
+    const before = pool.info().heap;
+    expect(() =>
+      pool.txSync((tx) => {
+        try {
+          tx.write(pool.dataOffset, new Uint8Array(100_000)); // larger than the journal: the first chunks were logged
+        } catch {
+          // ignored on purpose
+        }
+        return 'done';
+      }),
+    ).toThrow(expect.objectContaining({ code: 'ETXTOOLARGE' }));
+    expect(pool.info().heap).toEqual(before);
+    expect(pool.read(pool.dataOffset, 8)).toEqual(new Uint8Array(8));
+  });
+
+  it('reports a transaction whose pool closed inside the callback as not committed', async () => {
+    const pool = await fresh('eadr');
+    expect(() =>
+      pool.txSync((tx) => {
+        tx.setU64(pool.dataOffset, 5n);
+        void pool.close();
+      }),
+    ).toThrow(expect.objectContaining({ code: 'ECLOSED' }));
+  });
+
+  it('ignores the commit log of the pool a new pool replaced', async () => {
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { NodeFileStore } = await import('../host/store/node-file-store.js');
+    const { PoolRuntime } = await import('../host/runtime/pool-runtime.js');
+    const dir = mkdtempSync(join(tmpdir(), 'wasm-pmem-'));
+    try {
+      const path = join(dir, 'p.pool');
+      const old = await Pool.open({ path, size: 4 * MiB, create: true, device: 'adr', backgroundFlushMs: 0 });
+      const block = old.txSync((tx) => (tx.root = tx.alloc(64)));
+      for (let i = 0; i < 5; i++) await old.tx((tx) => tx.setU64(block, BigInt(i)));
+      // The process dies; a new pool replaces the file while the old commit log stays beside it.
+      (await PoolRuntime.create(new NodeFileStore(path), { size: 4 * MiB, device: 'adr', replace: true })).close();
+      const pool = await Pool.open({ path, backgroundFlushMs: 0 });
+      pool.txSync((tx) => expect(tx.root).toBe(0));
+      expect(pool.info().heap.blocks).toBe(0);
+      await pool.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -168,8 +168,10 @@ export class Pool {
         result.catch(() => {});
         throw new InvalidArgumentError('a transaction callback must be synchronous (it returned a promise)');
       }
+      // An operation that failed part-way (its journal filled) may have logged some of its writes: never commit them.
+      if (tx.failure) throw tx.failure;
     } catch (error) {
-      this.runtime.abortTransaction();
+      if (this.runtime.inTransaction) this.runtime.abortTransaction();
       tx.finish(undefined);
       throw error;
     }
@@ -197,9 +199,9 @@ export class Pool {
    */
   write(offset: number, bytes: Uint8Array, options: { persist?: boolean } = {}): void {
     this.runtime.assertRunning();
-    this.runtime.assertNoTransaction();
     if (!(bytes instanceof Uint8Array)) throw new InvalidArgumentError('bytes must be a Uint8Array');
     this.checkRange(offset, bytes.length);
+    this.runtime.prepareRawStore();
     this.runtime.pool.set(bytes, offset);
     if (options.persist ?? true) this.runtime.core.pm_persist(offset, bytes.length);
     else this.runtime.core.pm_mark_dirty(offset, bytes.length);

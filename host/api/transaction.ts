@@ -30,6 +30,8 @@ export class Transaction {
   private open = true;
   /** The commit ID, once the transaction has committed (none for a transaction that wrote nothing). */
   commitId: bigint | undefined;
+  /** Set when an operation ran out of journal space part-way: the transaction can then only abort. */
+  failure: PmemError | undefined;
 
   constructor(
     private readonly runtime: PoolRuntime,
@@ -58,7 +60,10 @@ export class Transaction {
   }
 
   private status(status: number, context: { offset?: number; size?: number } = {}): void {
-    if (status !== 0) throw statusError(status, context);
+    if (status === 0) return;
+    const error = statusError(status, context);
+    if (error instanceof TransactionTooLargeError) this.failure ??= error;
+    throw error;
   }
 
   read(offset: number, length: number): Uint8Array {
@@ -120,7 +125,7 @@ export class Transaction {
       throw new InvalidArgumentError('size must be a positive integer', { size });
     }
     const result = Number(this.runtime.core.heap_alloc(size));
-    if (result < 0) throw statusError(result, { size });
+    if (result < 0) this.status(result, { size });
     return result;
   }
 

@@ -92,6 +92,8 @@ export class PoolRuntime implements PowerTarget {
   private commitLog: CommitLog | undefined;
   private groupCommit: Promise<void> | undefined;
   private txLog: keyof typeof TX_MODES | undefined;
+  /** A redo commit since the last settle: its journal may still be replayed by recovery. */
+  private unsettled = false;
   sync: SyncMode = 'full';
 
   private constructor(
@@ -277,9 +279,10 @@ export class PoolRuntime implements PowerTarget {
    */
   private replayCommitLog(): void {
     this.commitLog?.close();
-    this.commitLog = new CommitLog(this.store.openCommitLog(), this.image.generation());
+    this.commitLog = new CommitLog(this.store.openCommitLog(), this.image.generation(), this.fileIdentity());
     let replayed = 0;
     for (const record of this.commitLog.records()) {
+      if (record.length > this.scratch.length) break; // no record is that long: a damaged tail
       this.scratch.set(record);
       const applied = this.core.redo_apply_record(this.scratch.byteOffset, record.length);
       if (applied < 0n) break; // a torn tail: it was never acknowledged
@@ -289,6 +292,14 @@ export class PoolRuntime implements PowerTarget {
       this.core.tx_settle();
       this.save();
     }
+  }
+
+  /** Identifies this image file: its pool UUID and creation time (a restored or replaced pool gets a new time). */
+  private fileIdentity(): bigint {
+    const bytes = new Uint8Array(24);
+    bytes.set(this.geometry.uuid);
+    new DataView(bytes.buffer).setBigUint64(16, BigInt(this.geometry.createdAtMs), true);
+    return this.checksummer.hashBytes(bytes, 0n);
   }
 
   /** The host's staging area inside the core's memory. */
@@ -305,6 +316,18 @@ export class PoolRuntime implements PowerTarget {
     if (this.inTransaction) throw new NestedTransactionError('raw access is not allowed while a transaction is open');
   }
 
+  /**
+   * Before a raw store: make committed redo transactions settled (their
+   * in-place writes durable and the pool header's applied ID past them), so that
+   * recovery never replays an older journal over the raw bytes.
+   */
+  prepareRawStore(): void {
+    this.assertNoTransaction();
+    if (!this.unsettled) return;
+    this.core.tx_settle();
+    this.unsettled = false;
+  }
+
   beginTransaction(log: keyof typeof TX_MODES): void {
     this.assertRunning();
     if (this.inTransaction) throw new NestedTransactionError();
@@ -319,9 +342,11 @@ export class PoolRuntime implements PowerTarget {
    * transaction that wrote nothing (it needs no commit).
    */
   commitTransaction(): bigint {
+    this.assertRunning();
     const id = this.core.tx_commit();
     const log = this.txLog;
     this.txLog = undefined;
+    if (log === 'redo' && id !== 0n) this.unsettled = true;
     if (this.commitLog && id !== 0n) {
       if (log === 'redo') {
         const at = this.core.redo_last_record();
@@ -391,10 +416,11 @@ export class PoolRuntime implements PowerTarget {
     return this.image.pendingPages() * PAGE_SIZE;
   }
 
-  /** Saves the durable image into the older slot (incrementally unless `full`). */
+  /** Saves the durable image: a delta segment on the newest image, or a full save into the older slot. */
   save(options: SaveOptions = {}): SaveReport {
     if (this.state === 'closed') throw new PoolClosedError();
     if (this.state === 'off') throw new PowerOffError();
+    this.assertNoTransaction();
     this.harvestDirty();
     const report = this.image.save(this.device.durableImage(), options);
     this.device.recordSaved(report.savedBytes);
@@ -441,6 +467,7 @@ export class PoolRuntime implements PowerTarget {
     if (this.inTransaction) this.abortTransaction();
     if (!this.readOnly && (this.state === 'running' || this.state === 'quiesced')) {
       this.core.tx_settle();
+      this.unsettled = false;
       this.core.pool_set_clean_shutdown(1n);
       this.device.writeBackAll();
       report = this.save();

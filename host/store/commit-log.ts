@@ -2,13 +2,14 @@
 // to the image, so that a commit on a durable pool survives a process kill as
 // soon as its record is synced. The file is preallocated and overwritten in
 // place (an fdatasync then has no file size to journal). Each record is framed
-// by its length and the generation of the image it follows; once a newer image
+// by its length, the generation of the image it follows and the image file's
+// identity (a replaced or restored pool has another); once a newer image
 // holds every commit, the log starts over at offset 0 under that generation, and
 // older frames left behind are recognised by their generation. A record
 // validates itself (the core checks its checksum), so a torn tail ends the log.
 import type { BlockFile } from './block-file.js';
 
-const FRAME = 8; // u32 record length, u32 image generation (low 32 bits)
+const FRAME = 16; // u32 record length, u32 image generation (low 32 bits), u64 image file identity
 export const COMMIT_LOG_BYTES = 4 << 20;
 
 const framed = (length: number) => FRAME + ((length + 7) & ~7);
@@ -23,6 +24,7 @@ export class CommitLog {
   constructor(
     private readonly file: BlockFile,
     private epoch: number,
+    private readonly identity: bigint,
   ) {
     const size = file.size();
     if (size < COMMIT_LOG_BYTES) {
@@ -38,7 +40,8 @@ export class CommitLog {
     for (let at = 0; at + FRAME <= COMMIT_LOG_BYTES; ) {
       this.file.read(at, frame);
       const length = view.getUint32(0, true);
-      if (length === 0 || view.getUint32(4, true) !== this.epoch >>> 0 || at + framed(length) > COMMIT_LOG_BYTES) return;
+      const ours = view.getUint32(4, true) === this.epoch >>> 0 && view.getBigUint64(8, true) === this.identity;
+      if (length === 0 || !ours || at + framed(length) > COMMIT_LOG_BYTES) return;
       const record = new Uint8Array(length);
       this.file.read(at + FRAME, record);
       yield record;
@@ -57,6 +60,7 @@ export class CommitLog {
     const view = new DataView(this.batch.buffer, this.batchBytes, FRAME);
     view.setUint32(0, length, true);
     view.setUint32(4, this.epoch >>> 0, true);
+    view.setBigUint64(8, this.identity, true);
     this.batch.set(source.subarray(offset, offset + length), this.batchBytes + FRAME);
     this.batch.fill(0, this.batchBytes + FRAME + length, needed);
     this.batchBytes = needed;

@@ -275,7 +275,8 @@ export function decodeRecordBlock(
       manifestHash: view.getBigUint64(32, true),
       segments: view.getUint32(40, true),
     };
-    const sameBase = best !== undefined && record.generation === best.generation;
+    // Within one generation a torn 'writing' update wins (stays sticky), then the copy with more segments.
+    const sameBase = best !== undefined && record.generation === best.generation && best.state !== 'writing';
     if (!best || record.generation > best.generation || (sameBase && (state === 'writing' || record.segments > best.segments))) {
       best = record;
     }

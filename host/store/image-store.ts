@@ -444,17 +444,20 @@ export class ImageStore {
       slot.record = { ...slot.record!, segments: seq - 1 };
       this.file.write(this.layout.recordOffset[slot.info.slot], encodeRecordBlock(slot.record, this.checksummer));
     }
-    this.file.sync();
-    if (expired()) return this.abandonSegment(start, report);
+    this.file.sync(); // from here the segment is durable: the save is complete, deadline or not
     this.segments.push({ offset: this.deltaEnd, headBytes: head.length, pages, sums });
     this.deltaEnd += segment.length;
     this.dirty.fill(0);
     return report(true);
   }
 
-  /** A segment the deadline cut short must not count: its header is cleared, so the chain ends before it. */
+  /**
+   * A segment the deadline cut short must never count, even if its pages reach
+   * the disk later: its header is cleared, durably, so the chain ends before it.
+   */
   private abandonSegment(start: number, report: (complete: boolean) => SaveReport): SaveReport {
     this.file.write(start, new Uint8Array(SEGMENT_HEADER));
+    this.file.sync();
     return report(false);
   }
 

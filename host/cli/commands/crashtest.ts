@@ -18,7 +18,7 @@ export async function crashtest(args: CommandArgs): Promise<CommandResult> {
   if (!WORKLOADS.includes(workload)) throw new InvalidArgumentError(`--workload must be one of ${WORKLOADS.join(', ')}`);
   const device = parsePersonality(args.values.device ?? 'adr');
   const log = args.values.log ?? 'redo';
-  if (log !== 'redo' && log !== 'undo') throw new InvalidArgumentError("--log must be 'redo' or 'undo'");
+  if (log !== 'redo' && log !== 'undo' && log !== 'both') throw new InvalidArgumentError("--log must be 'redo', 'undo' or 'both'");
   const states = positiveInteger(args.values.states, '--states', 1000);
   const seed = positiveInteger(args.values.seed, '--seed', Math.floor(Math.random() * 2 ** 31)) >>> 0;
   const report = await explore({ workload, device, log, states, seed });

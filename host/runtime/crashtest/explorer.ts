@@ -17,7 +17,8 @@ import { Workload, type WorkloadName } from './workloads.js';
 export interface CrashtestOptions {
   workload: WorkloadName;
   device: DevicePersonality;
-  log: TxLog;
+  /** 'both' alternates redo and undo transactions, so recovery meets both logs in one pool. */
+  log: TxLog | 'both';
   /** Crash states to examine. */
   states: number;
   seed: number;
@@ -36,7 +37,7 @@ export interface Violation {
 export interface CrashtestReport {
   workload: WorkloadName;
   device: DevicePersonality;
-  log: TxLog;
+  log: TxLog | 'both';
   seed: number;
   states: number;
   violations: number;
@@ -59,7 +60,8 @@ export async function crashtest(options: CrashtestOptions): Promise<CrashtestRep
   const { device, log, seed } = options;
   const pool = await Pool.open({ store: new MemoryStore(), size: POOL_SIZE, create: true, device, backgroundFlushMs: 0 });
   const workload = new Workload(options.workload);
-  workload.setup(pool, log);
+  const logFor = (step: number): TxLog => (log === 'both' ? (step % 2 === 0 ? 'redo' : 'undo') : log);
+  workload.setup(pool, logFor(0));
   const random = seededRandom(seed);
   const expected = [workload.expected()];
   const report: CrashtestReport = { ...options, states: 0, violations: 0, firstViolation: null };
@@ -99,7 +101,7 @@ export async function crashtest(options: CrashtestOptions): Promise<CrashtestRep
       inFlight = true;
       try {
         let commit = () => {};
-        pool.txSync((tx) => (commit = workload.step(tx, random, () => capture('store'))), { log });
+        pool.txSync((tx) => (commit = workload.step(tx, random, () => capture('store'))), { log: logFor(step) });
         commit();
         expected.push(workload.expected());
       } catch (error) {
