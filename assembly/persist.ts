@@ -1,6 +1,6 @@
 // Persistence primitives: dirty-page marking, cache-line flush into the flush
-// ring, fence and flush-hint write. The host is called once per fence (and only
-// on devices whose model needs it), never once per line.
+// ring, fence and flush-hint write. The host is called at a fence that has
+// flushed lines to move (adr only) or when the ring fills, never once per line.
 import {
   CONTROL_BASE, CTL_BITMAP_OFFSET, CTL_DEVICE, CTL_FENCES, CTL_FLUSH_HINTS, CTL_LINES_FLUSHED,
   CTL_DATA_OFFSET, CTL_FENCE_HOOK, CTL_RING_OFFSET, DEVICE_ADR, FLUSH_RING_CAPACITY, LINE_SHIFT, PAGE_SHIFT, RING_COUNT, RING_ENTRIES,

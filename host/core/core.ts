@@ -8,9 +8,13 @@ import { packageRoot } from './package-root.js';
 
 export type Core = Awaited<ReturnType<typeof InstantiateCore>>;
 
-/** What the core calls back into the host: one call per fence at most. */
+/** What the core calls back into the host (never once per line). */
 export interface CoreHooks {
-  /** Move the lines listed in the flush ring into the write pending queues. */
+  /**
+   * Move the lines listed in the flush ring into the write pending queues: at an
+   * adr fence that has lines to move, when the ring fills, and at every fence
+   * while the fence hook is on.
+   */
   drainRing(): void;
   /** Flush-hint write: drain the write pending queues into the media. */
   flushHint(): void;
@@ -62,7 +66,6 @@ export async function instantiateCore(memory: WebAssembly.Memory, hooks: CoreHoo
 /** Layout constants exported by the core. */
 export function coreLayout(core: Core) {
   return {
-    controlBase: core.CONTROL_BASE.value,
     scratchBase: core.SCRATCH_BASE.value,
     scratchSize: core.SCRATCH_SIZE.value,
     poolBase: core.POOL_BASE.value,

@@ -57,7 +57,7 @@ export async function info(args: CommandArgs): Promise<CommandResult> {
         `  data region: offset ${summary.dataOffset}, ${formatBytes(summary.dataSize)}`,
         `  heap: ${heap.blocks} blocks, ${formatBytes(heap.usedBytes)} used, ${formatBytes(heap.freeBytes)} free ` +
           `in ${heap.chunks} chunks of 64 KiB, fragmentation ${(heap.fragmentation * 100).toFixed(1)}%`,
-        `  last commit ID: ${summary.lastCommitId}`,
+        `  last settled commit ID: ${summary.lastCommitId} (later commits, in journals or the commit log, are recovered at open)`,
         `  newest image: generation ${summary.generation}, ${summary.cleanShutdown ? 'clean shutdown' : 'not shut down cleanly (recovery runs at open)'}`,
         ...summary.slots.map((s) => `  slot ${s.slot}: ${s.state}, generation ${s.generation}${s.problem ? ` (${s.problem})` : ''}`),
       ],
