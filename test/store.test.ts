@@ -230,6 +230,18 @@ describe('incremental saves (delta segments)', () => {
     expect(again.read(again.dataOffset, 10)).toEqual(patternBytes(10, 3));
   });
 
+  it('refuses to fall back to the older image when every copy of the newest record is destroyed', async () => {
+    const { store, pool, layout } = await deltaPool();
+    pool.write(pool.dataOffset, patternBytes(5000, 1));
+    await pool.checkpoint({ full: true });
+    pool.write(pool.dataOffset, patternBytes(5000, 2));
+    expect(await pool.checkpoint()).toMatchObject({ kind: 'delta' });
+    const newest = pool.info().slots.findIndex((s) => s.state === 'complete' && s.generation === pool.info().generation - 1);
+    store.bytes!.fill(0xee, layout.recordOffset[newest], layout.recordOffset[newest] + 4096);
+    const error = await expectOpenError({ store }, 'ECORRUPT');
+    expect(error.details).toMatchObject({ where: 'record' });
+  });
+
   it('refuses to load when an acknowledged segment is damaged', async () => {
     const { store, pool, layout } = await deltaPool();
     for (let i = 0; i < 3; i++) {

@@ -18,7 +18,7 @@ import type { BackingStore, BlockFile } from './block-file.js';
 import type { Checksummer } from './checksum.js';
 import {
   HEADER_SIZE, MANIFEST_SEED, RECORD_BLOCK_SIZE, SEGMENT_HEADER, type ImageGeometry, type ImageLayout,
-  type SlotRecord, decodeHeader, decodeRecordBlock, decodeSegmentHead, encodeHeader, encodeRecordBlock,
+  type SegmentHeader, type SlotRecord, decodeHeader, decodeRecordBlock, decodeSegmentHead, encodeHeader, encodeRecordBlock,
   encodeSegmentHead, layoutFor, segmentBytes, segmentPageCount,
 } from './image-format.js';
 
@@ -242,21 +242,34 @@ export class ImageStore {
     const newest = this.newestSlot();
     if (newest === undefined || this.slots[newest].info.problem) return;
     const base = this.slots[newest].info.generation;
-    const { pageSize } = this.geometry;
-    const header = new Uint8Array(SEGMENT_HEADER);
     for (;;) {
-      const offset = this.deltaEnd;
-      if (offset + SEGMENT_HEADER > this.layout.deltaBytes) return;
-      this.file.read(this.layout.deltaOffset + offset, header);
-      const pageCount = segmentPageCount(header);
-      if (pageCount === undefined || offset + segmentBytes(pageCount, pageSize) > this.layout.deltaBytes) return;
-      const head = new Uint8Array(segmentBytes(pageCount, pageSize) - pageCount * pageSize);
-      this.file.read(this.layout.deltaOffset + offset, head);
-      const segment = decodeSegmentHead(head, this.checksummer);
-      if (!segment || segment.baseGeneration !== base || segment.seq !== this.segments.length + 1) return;
-      this.segments.push({ offset, headBytes: head.length, pages: segment.pages, sums: segment.sums });
-      this.deltaEnd = offset + segmentBytes(pageCount, pageSize);
+      const segment = this.readSegmentHead(this.deltaEnd);
+      if (!segment || segment.baseGeneration !== base || segment.seq !== this.segments.length + 1) break;
+      this.segments.push({ offset: this.deltaEnd, headBytes: segment.headBytes, pages: segment.pages, sums: segment.sums });
+      this.deltaEnd += segment.headBytes + segment.pages.length * this.geometry.pageSize;
     }
+    // A valid first segment on a base newer than every readable slot means the newest slot's record was destroyed:
+    // loading the older slot would silently lose that image.
+    const first = this.segments.length === 0 ? this.readSegmentHead(0) : undefined;
+    if (first && first.baseGeneration > Math.max(...this.slots.map((s) => s.info.generation))) {
+      throw new CorruptImageError('the record of the newest image is damaged (a newer delta segment names it)', {
+        where: 'record',
+      });
+    }
+  }
+
+  /** The header and index of the delta segment at `offset` in the delta area, if one validates there. */
+  private readSegmentHead(offset: number): (SegmentHeader & { headBytes: number }) | undefined {
+    const { pageSize } = this.geometry;
+    if (offset + SEGMENT_HEADER > this.layout.deltaBytes) return undefined;
+    const header = new Uint8Array(SEGMENT_HEADER);
+    this.file.read(this.layout.deltaOffset + offset, header);
+    const pageCount = segmentPageCount(header);
+    if (pageCount === undefined || offset + segmentBytes(pageCount, pageSize) > this.layout.deltaBytes) return undefined;
+    const head = new Uint8Array(segmentBytes(pageCount, pageSize) - pageCount * pageSize);
+    this.file.read(this.layout.deltaOffset + offset, head);
+    const segment = decodeSegmentHead(head, this.checksummer);
+    return segment && { ...segment, headBytes: head.length };
   }
 
   /** The slot holding the newest complete image, if any. */
