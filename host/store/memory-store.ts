@@ -1,11 +1,17 @@
+import { seededRandom } from '../device/prng.js';
 import { PoolExistsError, PoolNotFoundError } from '../errors.js';
 import type { BackingStore, BlockFile } from './block-file.js';
+
+const SECTOR = 512;
 
 /** The bytes of one in-memory file; tests may damage them on purpose. */
 export class MemoryBytes {
   private buffer: Uint8Array = new Uint8Array(0);
   private length = 0;
   syncs = 0;
+  /** With a power-loss model: the bytes as of the last sync, and the writes made since. */
+  durable: Uint8Array | undefined;
+  unsynced: Array<{ position: number; data: Uint8Array }> = [];
 
   get bytes(): Uint8Array {
     return this.buffer.subarray(0, this.length);
@@ -30,7 +36,10 @@ export class MemoryBytes {
 }
 
 class MemoryFile implements BlockFile {
-  constructor(private readonly file: MemoryBytes) {}
+  constructor(
+    private readonly file: MemoryBytes,
+    private readonly onIo?: () => void,
+  ) {}
 
   size(): number {
     return this.file.bytes.length;
@@ -46,20 +55,59 @@ class MemoryFile implements BlockFile {
   write(position: number, data: Uint8Array): void {
     if (position + data.length > this.file.bytes.length) this.file.resize(position + data.length);
     this.file.bytes.set(data, position);
+    if (this.file.durable) this.file.unsynced.push({ position, data: data.slice() });
+    this.onIo?.();
   }
 
   sync(): void {
+    this.onIo?.();
     this.file.syncs++;
+    if (this.file.durable) {
+      this.file.durable = this.file.bytes.slice();
+      this.file.unsynced = [];
+    }
   }
 
   close(): void {}
 }
 
-/** Images held in memory, for tests and throwaway pools. Writes are durable as soon as they complete. */
+/**
+ * Images held in memory, for tests and throwaway pools. Writes are durable as
+ * soon as they complete, unless the power-loss model is on: then only synced
+ * writes are, and `crashImage` gives what a power cut at this moment could leave.
+ */
 export class MemoryStore implements BackingStore {
   readonly location = 'memory:';
   private image: MemoryBytes | undefined;
   private readonly log = new MemoryBytes();
+  /** Called after every write and before every sync of the image file (crash-state exploration). */
+  onIo: (() => void) | undefined;
+
+  /** Turns on the power-loss model for the image file from now on. */
+  modelPowerLoss(): void {
+    if (!this.image) throw new PoolNotFoundError(this.location);
+    this.image.durable = this.image.bytes.slice();
+    this.image.unsynced = [];
+  }
+
+  /**
+   * The image file after a power cut now: every synced write, plus a seeded
+   * random subset of the writes since the last sync, each torn at 512-byte
+   * sectors (any subset of its sectors reached the disk).
+   */
+  crashImage(seed: number): Uint8Array {
+    const file = this.image;
+    if (!file?.durable) throw new PoolNotFoundError(this.location);
+    const random = seededRandom(seed);
+    const image = file.durable.slice();
+    for (const { position, data } of file.unsynced) {
+      if (random() < 0.5) continue;
+      for (let at = 0; at < data.length; at += SECTOR) {
+        if (random() < 0.5) image.set(data.subarray(at, at + SECTOR), position + at);
+      }
+    }
+    return image;
+  }
 
   /** The image file's bytes; tests may damage them on purpose. */
   get bytes(): Uint8Array | undefined {
@@ -90,7 +138,7 @@ export class MemoryStore implements BackingStore {
 
   open(): BlockFile {
     if (!this.image) throw new PoolNotFoundError(this.location);
-    return new MemoryFile(this.image);
+    return new MemoryFile(this.image, () => this.onIo?.());
   }
 
   openCommitLog(): BlockFile {
