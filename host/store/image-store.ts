@@ -165,6 +165,12 @@ export class ImageStore {
           if (isZero(bytes)) continue;
           for (const slot of [0, 1]) file.write(layout.dataOffset[slot] + page * pageSize, bytes);
         }
+        // The delta area is written once now, so that incremental saves overwrite blocks the file already
+        // has: appending into new blocks cost this disk several times more than overwriting.
+        const zeros = new Uint8Array(Math.min(layout.deltaBytes, CHUNK_PAGES * pageSize));
+        for (let at = 0; at < layout.deltaBytes; at += zeros.length) {
+          file.write(layout.deltaOffset + at, zeros.subarray(0, Math.min(zeros.length, layout.deltaBytes - at)));
+        }
         const manifestHash = checksummer.hashBytes(manifest, MANIFEST_SEED);
         const savedAtMs = Date.now();
         for (const slot of [0, 1]) {
