@@ -143,3 +143,10 @@ export class DoubleFreeError extends PmemError {
     super('EDOUBLEFREE', `the block at ${offset} is already free`, { offset });
   }
 }
+
+/** Another open pool, in this process or a live one, holds the pool file. */
+export class PoolLockedError extends PmemError {
+  constructor(path: string, pid: number) {
+    super('EBUSY', `${path} is open in process ${pid}`, { path, pid });
+  }
+}

@@ -70,3 +70,25 @@ describe('real process kills', () => {
     await reopened.close();
   });
 });
+
+describe('exclusive access', () => {
+  const dir = tempDir();
+
+  it('refuses a second writer while a pool is open, here or in a live process, and takes over a dead one', async () => {
+    const path = join(dir, 'locked.pool');
+    const first = await Pool.open({ path, size: 4 * MiB, create: true, backgroundFlushMs: 0 });
+    await expect(Pool.open({ path, backgroundFlushMs: 0 })).rejects.toMatchObject({ code: 'EBUSY', details: { pid: process.pid } });
+    await first.close();
+
+    const { child, exited } = run('signal-child.mjs', [path], (line) => {
+      if (line === 'ready') ready();
+    });
+    let ready = () => {};
+    await new Promise<void>((resolve) => (ready = resolve));
+    await expect(Pool.open({ path, backgroundFlushMs: 0 })).rejects.toMatchObject({ code: 'EBUSY', details: { pid: child.pid } });
+    child.kill('SIGKILL');
+    await exited;
+    const taken = await Pool.open({ path, backgroundFlushMs: 0 }); // the dead process's lock is stale
+    await taken.close();
+  });
+});

@@ -232,7 +232,9 @@ describe('regressions', () => {
       const old = await Pool.open({ path, size: 4 * MiB, create: true, device: 'adr', backgroundFlushMs: 0 });
       const block = old.txSync((tx) => (tx.root = tx.alloc(64)));
       for (let i = 0; i < 5; i++) await old.tx((tx) => tx.setU64(block, BigInt(i)));
-      // The process dies; a new pool replaces the file while the old commit log stays beside it.
+      // The process dies (its lock is left behind, taken over as stale by the next opener, here simply removed);
+      // a new pool replaces the file while the old commit log stays beside it.
+      rmSync(`${path}.lock`);
       (await PoolRuntime.create(new NodeFileStore(path), { size: 4 * MiB, device: 'adr', replace: true })).close();
       const pool = await Pool.open({ path, backgroundFlushMs: 0 });
       pool.txSync((tx) => expect(tx.root).toBe(0));

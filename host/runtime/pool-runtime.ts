@@ -92,6 +92,8 @@ export class PoolRuntime implements PowerTarget {
   private commitLog: CommitLog | undefined;
   private groupCommit: Promise<void> | undefined;
   private txLog: keyof typeof TX_MODES | undefined;
+  /** Releases the exclusive right to write the pool (a no-op for read-only pools). */
+  private releaseLock: () => void = () => {};
   /** A redo commit since the last settle: its journal may still be replayed by recovery. */
   private unsettled = false;
   sync: SyncMode = 'full';
@@ -126,6 +128,22 @@ export class PoolRuntime implements PowerTarget {
     options: { size: number; device: DevicePersonality; replace?: boolean; sync?: SyncMode },
   ): Promise<PoolRuntime> {
     const size = validatePoolSize(options.size, options.device);
+    const release = store.lock(); // also keeps a replace from overwriting a pool that is in use
+    try {
+      await PoolRuntime.formatImage(store, size, options);
+    } catch (error) {
+      release();
+      throw error;
+    }
+    return PoolRuntime.open(store, { device: options.device, sync: options.sync, lock: release });
+  }
+
+  /** Formats a pool in a fresh memory and writes its first image file. */
+  private static async formatImage(
+    store: BackingStore,
+    size: number,
+    options: { device: DevicePersonality; replace?: boolean },
+  ): Promise<void> {
     const { core, device, checksummer, memory } = await PoolRuntime.parts(options.device, size);
     const uuid = new Uint8Array(16);
     const hex = randomUUID().replaceAll('-', '');
@@ -143,13 +161,33 @@ export class PoolRuntime implements PowerTarget {
       createdAtMs: Date.now(),
     };
     ImageStore.create(store, geometry, device.durableImage(), checksummer, { replace: options.replace });
-    return PoolRuntime.open(store, { device: options.device, sync: options.sync });
   }
 
   /** Opens an existing pool: loads its newest complete image and runs recovery. */
   static async open(
     store: BackingStore,
-    options: { device?: DevicePersonality; readOnly?: boolean; onProgress?: ProgressCallback; sync?: SyncMode } = {},
+    options: {
+      device?: DevicePersonality;
+      readOnly?: boolean;
+      onProgress?: ProgressCallback;
+      sync?: SyncMode;
+      /** The pool's lock, when the caller already holds it. */
+      lock?: () => void;
+    } = {},
+  ): Promise<PoolRuntime> {
+    const release = options.lock ?? (options.readOnly ? () => {} : store.lock());
+    try {
+      return await PoolRuntime.openLocked(store, options, release);
+    } catch (error) {
+      release();
+      throw error;
+    }
+  }
+
+  private static async openLocked(
+    store: BackingStore,
+    options: { device?: DevicePersonality; readOnly?: boolean; onProgress?: ProgressCallback; sync?: SyncMode },
+    release: () => void,
   ): Promise<PoolRuntime> {
     const probe = await PoolRuntime.probe(store);
     const personality = personalityFromCode(probe.geometry.device);
@@ -161,6 +199,7 @@ export class PoolRuntime implements PowerTarget {
     const image = ImageStore.open(store, options.readOnly ? 'read' : 'write', checksummer);
     const runtime = new PoolRuntime(store, image, memory, core, device, checksummer, options.readOnly ?? false);
     runtime.sync = options.sync ?? 'full';
+    runtime.releaseLock = release;
     try {
       runtime.lastRestore = runtime.loadAndRecover(options.onProgress, !options.readOnly);
     } catch (error) {
@@ -433,15 +472,19 @@ export class PoolRuntime implements PowerTarget {
     if (this.state === 'running') this.state = 'quiesced';
   }
 
+  /** Power is gone: memory is lost, and the machine holds the pool no longer. */
   powerOff(): void {
     this.state = 'off';
     this.pool.fill(0);
     this.device.media?.fill(0);
     this.device.writeBackAll();
+    this.releaseLock();
+    this.releaseLock = () => {};
   }
 
   powerOn(): RestoreReport {
     if (this.state === 'closed') throw new PoolClosedError();
+    if (this.state === 'off') this.releaseLock = this.store.lock();
     this.image.close();
     this.image = ImageStore.open(this.store, 'write', this.checksummer);
     this.lastRestore = this.loadAndRecover(undefined, true);
@@ -475,6 +518,7 @@ export class PoolRuntime implements PowerTarget {
     this.state = 'closed';
     this.image.close();
     this.commitLog?.close();
+    this.releaseLock();
     return report;
   }
 }

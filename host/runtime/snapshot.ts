@@ -23,7 +23,12 @@ export async function copyImage(
   const started = performance.now();
   const runtime = await PoolRuntime.open(from, { readOnly: true, onProgress: options.onProgress });
   try {
-    runtime.exportTo(to, { replace: options.replace });
+    const release = to.lock(); // a pool in use is never replaced
+    try {
+      runtime.exportTo(to, { replace: options.replace });
+    } finally {
+      release();
+    }
     return {
       from: from.location,
       to: to.location,

@@ -23,4 +23,9 @@ export interface BackingStore {
   open(mode: 'read' | 'write'): BlockFile;
   /** The commit log beside the image (created empty if missing), for pools whose commits must reach the store. */
   openCommitLog(): BlockFile;
+  /**
+   * Takes the exclusive right to write this pool and returns its release. Throws
+   * PoolLockedError while another open pool, here or in a live process, holds it.
+   */
+  lock(): () => void;
 }

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import { dirname } from 'node:path';
-import { PoolExistsError, PoolNotFoundError } from '../errors.js';
+import { PoolExistsError, PoolLockedError, PoolNotFoundError } from '../errors.js';
 import type { BackingStore, BlockFile } from './block-file.js';
 
 class NodeFile implements BlockFile {
@@ -31,6 +31,25 @@ class NodeFile implements BlockFile {
 
   close(): void {
     fs.closeSync(this.fd);
+  }
+}
+
+function readIfPresent(path: string): string {
+  try {
+    return fs.readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/** Whether a process with this ID exists (signal 0 tests without signalling). */
+function processIsAlive(pid: number): boolean {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
@@ -88,6 +107,26 @@ export class NodeFileStore implements BackingStore {
     const fd = fs.openSync(path, existed ? 'r+' : 'w+');
     if (!existed) syncDirectory(path);
     return new NodeFile(fd);
+  }
+
+  /**
+   * A lock file beside the pool holds the owner's process ID. One left by a
+   * process that died (a kill, a crash) is stale and taken over.
+   */
+  lock(): () => void {
+    const path = `${this.location}.lock`;
+    fs.mkdirSync(dirname(path), { recursive: true });
+    for (;;) {
+      try {
+        fs.writeFileSync(path, `${process.pid}\n`, { flag: 'wx' });
+        return () => fs.rmSync(path, { force: true });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      }
+      const owner = Number.parseInt(readIfPresent(path), 10);
+      if (owner === process.pid || processIsAlive(owner)) throw new PoolLockedError(this.location, owner);
+      fs.rmSync(path, { force: true });
+    }
   }
 
   open(mode: 'read' | 'write'): BlockFile {
