@@ -9,7 +9,7 @@ export interface CommandResult {
   exitCode?: number;
 }
 
-export function toJson(value: unknown): string {
+function toJson(value: unknown): string {
   return JSON.stringify(value, (_key, v) => (typeof v === 'bigint' ? v.toString() : v));
 }
 

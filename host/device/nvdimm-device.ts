@@ -6,7 +6,7 @@ import type { DevicePersonality } from './personality.js';
 import { seededRandom } from './prng.js';
 import { WritePendingQueue } from './write-pending-queue.js';
 
-export const LINE_SIZE = 64;
+const LINE_SIZE = 64;
 const WORDS_PER_LINE = LINE_SIZE / 4;
 const TEAR_UNIT = 8; // power-fail atomic unit: aligned 8 bytes
 

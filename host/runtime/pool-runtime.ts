@@ -18,15 +18,15 @@ import { CommitLog } from '../store/commit-log.js';
 import { ImageStore, type ProgressCallback, type SaveOptions, type SaveReport } from '../store/image-store.js';
 
 export const PAGE_SIZE = 4096;
-export const MIN_POOL_SIZE = 1 << 20;
+const MIN_POOL_SIZE = 1 << 20;
 
 /** The largest pool a personality supports in wasm32's 4 GiB (adr also keeps its media in memory). */
-export function maxPoolSize(personality: DevicePersonality): number {
+function maxPoolSize(personality: DevicePersonality): number {
   const available = (MAX_MEMORY_PAGES - 2) * WASM_PAGE;
   return Math.floor(available / (personality === 'adr' ? 2 : 1) / WASM_PAGE) * WASM_PAGE;
 }
 
-export function validatePoolSize(size: unknown, personality: DevicePersonality): number {
+function validatePoolSize(size: unknown, personality: DevicePersonality): number {
   const max = maxPoolSize(personality);
   if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < MIN_POOL_SIZE || size > max || size % PAGE_SIZE) {
     throw new InvalidArgumentError(

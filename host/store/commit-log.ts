@@ -10,7 +10,7 @@
 import type { BlockFile } from './block-file.js';
 
 const FRAME = 16; // u32 record length, u32 image generation (low 32 bits), u64 image file identity
-export const COMMIT_LOG_BYTES = 4 << 20;
+const COMMIT_LOG_BYTES = 4 << 20;
 
 const framed = (length: number) => FRAME + ((length + 7) & ~7);
 

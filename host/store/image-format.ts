@@ -16,12 +16,12 @@
 import { CorruptImageError, ForeignFileError, NewerFormatError, TruncatedFileError } from '../errors.js';
 import type { Checksummer } from './checksum.js';
 
-export const IMAGE_MAGIC = 0x474d_494d_454d_5057n; // "WPMEMIMG"
-export const SLOT_MAGIC = 0x544c_534d_454d_5057n; // "WPMEMSLT"
-export const IMAGE_FORMAT_VERSION = 1;
+const IMAGE_MAGIC = 0x474d_494d_454d_5057n; // "WPMEMIMG"
+const SLOT_MAGIC = 0x544c_534d_454d_5057n; // "WPMEMSLT"
+const IMAGE_FORMAT_VERSION = 1;
 export const HEADER_SIZE = 4096;
 export const RECORD_SIZE = 512;
-export const RECORD_COPIES = 8;
+const RECORD_COPIES = 8;
 export const RECORD_BLOCK_SIZE = RECORD_SIZE * RECORD_COPIES;
 /** Every format version keeps the header checksum in the header's last 8 bytes. */
 const HEADER_CHECKSUM_AT = HEADER_SIZE - 8;
@@ -29,7 +29,7 @@ const RECORD_CHECKSUM_AT = RECORD_SIZE - 8;
 const HEADER_SEED = 0x5244_4845_4d45_4d50n;
 const RECORD_SEED = 0x4443_4552_4d45_4d50n;
 export const MANIFEST_SEED = 0x5453_4e4d_4d45_4d50n;
-export const SEGMENT_MAGIC = 0x544c_4544_4d45_4d50n; // "PMEMDELT"
+const SEGMENT_MAGIC = 0x544c_4544_4d45_4d50n; // "PMEMDELT"
 const SEGMENT_SEED = 0x544c_4544_5345_4d50n;
 export const SEGMENT_HEADER = 64;
 const SEGMENT_CHECKSUM_AT = 56;

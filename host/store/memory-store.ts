@@ -5,7 +5,7 @@ import type { BackingStore, BlockFile } from './block-file.js';
 const SECTOR = 512;
 
 /** The bytes of one in-memory file; tests may damage them on purpose. */
-export class MemoryBytes {
+class MemoryBytes {
   private buffer: Uint8Array = new Uint8Array(0);
   private length = 0;
   syncs = 0;
