@@ -57,6 +57,7 @@ describe('cli', () => {
     expect(cli('create', join(dir, 'x.pool'), '--size', 'lots')).toMatchObject({ status: 2, json: { error: { code: 'EINVAL' } } });
     expect(cli('check', join(dir, 'x.pool'), '--bogus')).toMatchObject({ status: 2, json: { error: { code: 'EINVAL' } } });
     expect(cli('info', join(dir, 'missing.pool'))).toMatchObject({ status: 1, json: { error: { code: 'ENOENT' } } });
+    expect(cli('bench', 'no-such-bench')).toMatchObject({ status: 2, json: { error: { code: 'EINVAL' } } });
   });
 
   it('runs the demo: power loss, restore in a fresh process, byte equality', () => {

@@ -1,6 +1,7 @@
 // The wasm-pmem command-line tool.
 import { parseArgs } from 'node:util';
 import { InvalidArgumentError } from '../errors.js';
+import { bench } from './commands/bench.js';
 import type { Command } from './commands/command.js';
 import { crashtest } from './commands/crashtest.js';
 import { demo } from './commands/demo.js';
@@ -8,7 +9,7 @@ import { check, create, info } from './commands/pool-commands.js';
 import { restore, save } from './commands/snapshot-commands.js';
 import { errorResult, printResult } from './output.js';
 
-const COMMANDS: Record<string, Command> = { create, info, check, save, restore, crashtest, demo };
+const COMMANDS: Record<string, Command> = { create, info, check, save, restore, crashtest, bench, demo };
 
 const USAGE = `usage: wasm-pmem <command> [options] [--json]
 
@@ -19,6 +20,7 @@ const USAGE = `usage: wasm-pmem <command> [options] [--json]
   restore SNAPSHOT PATH [--force]                        rebuild a pool from a snapshot file
   crashtest [--workload bank|alloc|mixed] [--device D] [--log redo|undo] [--states N] [--seed S]
                                                          recover crash images at every fence and store
+  bench [save-restore] [tx]                              run benchmarks beside their peers (source checkout)
   demo [--dir DIR] [--size SIZE] [--hold-up-ms MS]       a pool survives a modelled power loss
 
 With --json every command prints exactly one JSON object on stdout.`;
