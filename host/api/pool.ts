@@ -2,7 +2,7 @@
 // persistence primitives, checkpoints, the platform model and clean shutdown.
 import type { DeviceCounters, NvdimmDevice } from '../device/nvdimm-device.js';
 import { type DevicePersonality, parsePersonality } from '../device/personality.js';
-import { InvalidArgumentError, OutOfBoundsError, PoolNotFoundError } from '../errors.js';
+import { InvalidArgumentError, PoolNotFoundError } from '../errors.js';
 import { Transaction, type TxLog } from './transaction.js';
 import { Platform } from '../platform/platform.js';
 import type { RestoreReport } from '../platform/power-target.js';
@@ -120,21 +120,6 @@ export class Pool {
     return this.runtime.lastRestore;
   }
 
-  private checkRange(offset: unknown, length: unknown): void {
-    if (typeof offset !== 'number' || !Number.isSafeInteger(offset)) {
-      throw new InvalidArgumentError('offset must be an integer', { offset });
-    }
-    if (typeof length !== 'number' || !Number.isSafeInteger(length) || length < 0) {
-      throw new InvalidArgumentError('length must be a non-negative integer', { length });
-    }
-    if (offset < this.dataOffset || offset + length > this.size) {
-      throw new OutOfBoundsError(
-        `[${offset}, ${offset + length}) is outside the data region [${this.dataOffset}, ${this.size})`,
-        { offset, length, dataOffset: this.dataOffset, size: this.size },
-      );
-    }
-  }
-
   /**
    * Runs `fn` as one failure-atomic transaction and resolves once it is durable
    * under the pool's device: on an adr pool, once its record reached the backing
@@ -188,7 +173,7 @@ export class Pool {
   /** Copies `length` bytes at pool offset `offset`. */
   read(offset: number, length: number): Uint8Array {
     this.runtime.assertRunning();
-    this.checkRange(offset, length);
+    this.runtime.checkDataRange(offset, length);
     return this.runtime.pool.slice(offset, offset + length);
   }
 
@@ -200,7 +185,7 @@ export class Pool {
   write(offset: number, bytes: Uint8Array, options: { persist?: boolean } = {}): void {
     this.runtime.assertRunning();
     if (!(bytes instanceof Uint8Array)) throw new InvalidArgumentError('bytes must be a Uint8Array');
-    this.checkRange(offset, bytes.length);
+    this.runtime.checkDataRange(offset, bytes.length);
     this.runtime.prepareRawStore();
     this.runtime.pool.set(bytes, offset);
     if (options.persist ?? true) this.runtime.core.pm_persist(offset, bytes.length);
@@ -211,7 +196,7 @@ export class Pool {
   flush(offset: number, length: number): void {
     this.runtime.assertRunning();
     this.runtime.assertNoTransaction();
-    this.checkRange(offset, length);
+    this.runtime.checkDataRange(offset, length);
     this.runtime.core.pm_flush(offset, length);
   }
 

@@ -44,18 +44,15 @@ export class Transaction {
     this.commitId = commitId;
   }
 
-  private check(offset: unknown, length: number): number {
+  /** Throws unless the handle may still be used: its transaction is open and the pool running. */
+  private usable(): void {
     if (!this.open) throw new TransactionFinishedError();
     this.runtime.assertRunning();
-    if (typeof offset !== 'number' || !Number.isSafeInteger(offset)) {
-      throw new InvalidArgumentError('offset must be an integer', { offset });
-    }
-    if (offset < this.runtime.dataOffset || offset + length > this.runtime.poolSize) {
-      throw new OutOfBoundsError(
-        `[${offset}, ${offset + length}) is outside the data region [${this.runtime.dataOffset}, ${this.runtime.poolSize})`,
-        { offset, length },
-      );
-    }
+  }
+
+  private check(offset: number, length: number): number {
+    this.usable();
+    this.runtime.checkDataRange(offset, length);
     return offset;
   }
 
@@ -67,7 +64,6 @@ export class Transaction {
   }
 
   read(offset: number, length: number): Uint8Array {
-    if (!Number.isSafeInteger(length) || length < 0) throw new InvalidArgumentError('length must be a non-negative integer');
     this.check(offset, length);
     const out = new Uint8Array(length);
     const { scratch } = this.runtime;
@@ -83,15 +79,10 @@ export class Transaction {
     if (!(bytes instanceof Uint8Array)) throw new InvalidArgumentError('bytes must be a Uint8Array');
     this.check(offset, bytes.length);
     const { scratch, core } = this.runtime;
-    if (bytes.length <= scratch.length) {
-      scratch.set(bytes);
-      this.status(core.tx_write(offset, scratch.byteOffset, bytes.length), { offset });
-      return;
-    }
     for (let done = 0; done < bytes.length; done += scratch.length) {
       const n = Math.min(scratch.length, bytes.length - done);
-      scratch.set(bytes.subarray(done, done + n));
-      this.status(this.runtime.core.tx_write(offset + done, scratch.byteOffset, n), { offset });
+      scratch.set(n === bytes.length ? bytes : bytes.subarray(done, done + n)); // no view for the usual single pass
+      this.status(core.tx_write(offset + done, scratch.byteOffset, n), { offset });
     }
   }
 
@@ -119,8 +110,7 @@ export class Transaction {
 
   /** Allocates `size` bytes from the persistent heap; the block is the transaction's until it commits. */
   alloc(size: number): number {
-    if (!this.open) throw new TransactionFinishedError();
-    this.runtime.assertRunning();
+    this.usable();
     if (!Number.isSafeInteger(size) || size <= 0 || size > 0xffffffff) {
       throw new InvalidArgumentError('size must be a positive integer', { size });
     }
@@ -131,21 +121,20 @@ export class Transaction {
 
   /** Frees a block returned by `alloc`. */
   free(offset: number): void {
-    if (!this.open) throw new TransactionFinishedError();
-    this.runtime.assertRunning();
+    this.usable();
     if (!Number.isSafeInteger(offset) || offset < 0 || offset > 0xffffffff) throw new InvalidPointerError(offset);
     this.status(this.runtime.core.heap_free(offset), { offset });
   }
 
   /** The persistent root: the offset from which an application finds its data (0 when unset). */
   get root(): number {
-    if (!this.open) throw new TransactionFinishedError();
+    this.usable();
     return this.runtime.core.tx_root();
   }
 
   set root(offset: number) {
-    if (!this.open) throw new TransactionFinishedError();
-    if (offset !== 0) this.check(offset, 0);
+    this.usable();
+    if (offset !== 0) this.runtime.checkDataRange(offset, 0);
     this.status(this.runtime.core.tx_set_root(offset), { offset });
   }
 }

@@ -9,8 +9,8 @@ import {
 import { NvdimmDevice } from '../device/nvdimm-device.js';
 import { type DevicePersonality, personalityCode, personalityFromCode } from '../device/personality.js';
 import {
-  CorruptImageError, DeviceMismatchError, InvalidArgumentError, NestedTransactionError, PmemError, PoolClosedError,
-  PowerOffError,
+  CorruptImageError, DeviceMismatchError, InvalidArgumentError, NestedTransactionError, OutOfBoundsError, PmemError,
+  PoolClosedError, PowerOffError,
 } from '../errors.js';
 import type { PowerTarget, RestoreReport } from '../platform/power-target.js';
 import type { BackingStore } from '../store/block-file.js';
@@ -65,6 +65,23 @@ export interface RecoveredImage {
   problem: string | undefined;
 }
 
+/** What is wrong with the pool header of the image in `core`'s memory, if anything. */
+function headerProblem(core: Core, poolSize: number): string | undefined {
+  const problem = core.pool_check_header(BigInt(poolSize));
+  return problem === 0 ? undefined : HEADER_PROBLEMS[problem];
+}
+
+/**
+ * Recovery of an attached image in memory: the volatile regions start empty, the
+ * media (adr) equals the image, committed journals are replayed and an
+ * unfinished undo transaction rolled back.
+ */
+function recoverInMemory(core: Core, device: NvdimmDevice): void {
+  core.pool_reset_volatile();
+  device.writeBackAll();
+  core.tx_recover();
+}
+
 function readHeapStats(core: Core, memory: WebAssembly.Memory): HeapStats {
   core.heap_stats();
   const words = new BigUint64Array(memory.buffer, coreLayout(core).scratchBase, 6);
@@ -83,8 +100,8 @@ interface Parts {
 export class PoolRuntime implements PowerTarget {
   private state: RuntimeState = 'off';
   private readonly layout: ReturnType<typeof coreLayout>;
-  // A pool's memory does not grow once it is open, so views of it stay valid.
-  private readonly scratchView: Uint8Array;
+  /** The host's staging area inside the core's memory (a pool's memory does not grow once open, so the view stays valid). */
+  readonly scratch: Uint8Array;
   private dataStart = 0;
   /** What the last power-on found: recovery ran unless the image came from a clean shutdown. */
   lastRestore: RestoreReport | undefined;
@@ -108,7 +125,7 @@ export class PoolRuntime implements PowerTarget {
     readonly readOnly: boolean,
   ) {
     this.layout = coreLayout(core);
-    this.scratchView = new Uint8Array(memory.buffer, this.layout.scratchBase, this.layout.scratchSize);
+    this.scratch = new Uint8Array(memory.buffer, this.layout.scratchBase, this.layout.scratchSize);
   }
 
   private static async parts(personality: DevicePersonality, poolSize: number): Promise<Parts> {
@@ -217,14 +234,10 @@ export class PoolRuntime implements PowerTarget {
   static async recoverImage(image: Uint8Array, personality: DevicePersonality): Promise<RecoveredImage> {
     const { core, device, memory } = await PoolRuntime.parts(personality, image.length);
     device.pool.set(image);
-    const problem = core.pool_check_header(BigInt(image.length));
-    if (problem !== 0) {
-      return { core, pool: device.pool, heap: undefined, problem: `pool header: ${HEADER_PROBLEMS[problem]}` };
-    }
+    const problem = headerProblem(core, image.length);
+    if (problem) return { core, pool: device.pool, heap: undefined, problem: `pool header: ${problem}` };
     core.pool_attach();
-    core.pool_reset_volatile();
-    device.writeBackAll();
-    core.tx_recover();
+    recoverInMemory(core, device);
     const bad = Number(core.heap_check());
     const heap = readHeapStats(core, memory);
     return { core, pool: device.pool, heap, problem: bad === 0 ? undefined : `allocator metadata of chunk ${bad - 1}` };
@@ -257,7 +270,7 @@ export class PoolRuntime implements PowerTarget {
     return this.dataStart;
   }
 
-  /** The pool as the CPU sees it; views are re-created because memory may grow. */
+  /** The pool as the CPU sees it. */
   get pool(): Uint8Array {
     return this.device.pool;
   }
@@ -289,11 +302,9 @@ export class PoolRuntime implements PowerTarget {
   private loadAndRecover(onProgress: ProgressCallback | undefined, writable: boolean): RestoreReport {
     const load = this.image.load(this.pool, onProgress);
     const { core } = this;
-    const problem = core.pool_check_header(BigInt(this.poolSize));
-    if (problem !== 0) {
-      throw new CorruptImageError(`the pool header in image slot ${load.slot} is invalid: ${HEADER_PROBLEMS[problem]}`, {
-        where: 'pool-header',
-      });
+    const problem = headerProblem(core, this.poolSize);
+    if (problem) {
+      throw new CorruptImageError(`the pool header in image slot ${load.slot} is invalid: ${problem}`, { where: 'pool-header' });
     }
     if (core.pool_device() !== this.geometry.device) {
       throw new CorruptImageError('the pool header and the file header disagree on the device', { where: 'pool-header' });
@@ -302,9 +313,7 @@ export class PoolRuntime implements PowerTarget {
     this.dataStart = Number(core.pool_data_offset());
     const cleanShutdown = core.pool_clean_shutdown() === 1n;
     if (writable) {
-      core.pool_reset_volatile();
-      this.device.writeBackAll();
-      core.tx_recover();
+      recoverInMemory(core, this.device);
       core.pool_set_clean_shutdown(0n);
     }
     this.state = 'running';
@@ -341,13 +350,24 @@ export class PoolRuntime implements PowerTarget {
     return this.checksummer.hashBytes(bytes, 0n);
   }
 
-  /** The host's staging area inside the core's memory. */
-  get scratch(): Uint8Array {
-    return this.scratchView;
-  }
-
   get inTransaction(): boolean {
     return this.txLog !== undefined;
+  }
+
+  /** Throws a typed error unless [offset, offset + length) is a valid range of the data region. */
+  checkDataRange(offset: unknown, length: unknown): void {
+    if (typeof offset !== 'number' || !Number.isSafeInteger(offset)) {
+      throw new InvalidArgumentError('offset must be an integer', { offset });
+    }
+    if (typeof length !== 'number' || !Number.isSafeInteger(length) || length < 0) {
+      throw new InvalidArgumentError('length must be a non-negative integer', { length });
+    }
+    if (offset < this.dataStart || offset + length > this.poolSize) {
+      throw new OutOfBoundsError(
+        `[${offset}, ${offset + length}) is outside the data region [${this.dataStart}, ${this.poolSize})`,
+        { offset, length, dataOffset: this.dataStart, size: this.poolSize },
+      );
+    }
   }
 
   /** Throws unless raw (non-transactional) access is allowed right now. */
@@ -432,7 +452,7 @@ export class PoolRuntime implements PowerTarget {
    */
   checkStructures(): number | undefined {
     if (!this.readOnly) throw new InvalidArgumentError('checkStructures needs a read-only pool');
-    this.core.tx_recover();
+    recoverInMemory(this.core, this.device);
     const bad = Number(this.core.heap_check());
     return bad === 0 ? undefined : bad - 1;
   }
