@@ -4,8 +4,8 @@
 // transaction, so an allocation is exactly as durable as the transaction.
 import {
   CHUNK_BITMAP_BYTES, CHUNK_SHIFT, CHUNK_SIZE, CTL_CHUNKS, CTL_DATA_OFFSET, CTL_META_OFFSET, META_DESCRIPTORS,
-  SCRATCH_BASE, TX_ERR_BAD_POINTER, TX_ERR_DOUBLE_FREE, TX_ERR_NO_SPACE, TX_ERR_STATE, TX_NONE, TX_OK, ctl,
-  poolAddr,
+  SCRATCH_BASE, CTL_HEAP_HINTS, TX_ERR_BAD_POINTER, TX_ERR_DOUBLE_FREE, TX_ERR_NO_SPACE, TX_ERR_STATE, TX_NONE, TX_OK, ctl,
+  poolAddr, setCtl,
 } from "./layout";
 import { txLoad64, txMode, txStore64 } from "./tx";
 
@@ -56,7 +56,11 @@ function allocLarge(size: u64): i64 {
 
 function takeSlot(chunk: u32, sizeClass: u32): i64 {
   const slots = slotsIn(sizeClass);
-  for (let word: u32 = 0; word * 64 < slots; word++) {
+  const words = (slots + 63) >> 6;
+  const hint = ctl<u32>(CTL_HEAP_HINTS + sizeClass * 8 + 4);
+  const start = ctl<u32>(CTL_HEAP_HINTS + sizeClass * 8) == chunk && hint < words ? hint : 0;
+  for (let i: u32 = 0; i < words; i++) {
+    const word = start + i < words ? start + i : start + i - words;
     const at = bitmap(chunk) + word * 8;
     const bits = txLoad64(at);
     const valid = slots - word * 64 >= 64 ? <u64>-1 : ((<u64>1 << (slots - word * 64)) - 1);
@@ -65,9 +69,17 @@ function takeSlot(chunk: u32, sizeClass: u32): i64 {
     const bit = <u32>ctz<u64>(free);
     const status = txStore64(at, bits | (<u64>1 << bit));
     if (status != TX_OK) return status;
+    setHint(sizeClass, chunk, word);
     return <i64>(chunkStart(chunk) + <u64>(word * 64 + bit) * slotSize(sizeClass));
   }
   return -1;
+}
+
+// Where the last allocation or free of each size class happened (volatile): the
+// next allocation looks there first instead of scanning the heap from its start.
+@inline function setHint(sizeClass: u32, chunk: u32, word: u32): void {
+  setCtl<u32>(CTL_HEAP_HINTS + sizeClass * 8, chunk);
+  setCtl<u32>(CTL_HEAP_HINTS + sizeClass * 8 + 4, word);
 }
 
 /** Allocates `size` bytes inside the open transaction; returns the pool offset, or a negative status. */
@@ -78,7 +90,9 @@ export function heap_alloc(size: u32): i64 {
   const sizeClass = classFor(size);
   const count = chunkCount();
   let freeChunk: u32 = <u32>-1;
-  for (let chunk: u32 = 0; chunk < count; chunk++) {
+  const first = min(ctl<u32>(CTL_HEAP_HINTS + sizeClass * 8), count - 1);
+  for (let i: u32 = 0; i < count; i++) {
+    const chunk = first + i < count ? first + i : first + i - count;
     const d = txLoad64(descriptor(chunk));
     if (d == FREE) {
       if (freeChunk == <u32>-1) freeChunk = chunk;
@@ -122,6 +136,7 @@ export function heap_free(offset: u32): i32 {
   if ((bits & mask) == 0) return TX_ERR_DOUBLE_FREE;
   let status = txStore64(at, bits & ~mask);
   if (status != TX_OK) return status;
+  setHint(sizeClass, chunk, slot >> 6);
   let empty = true;
   for (let word: u32 = 0; empty && word * 64 < slotsIn(sizeClass); word++) {
     if (txLoad64(bitmap(chunk) + word * 8) != 0) empty = false;

@@ -15,8 +15,8 @@
 // to the free list only once a durable header's watermark covers it.
 import {
   CTL_COMMIT_ID, CTL_DURABLE, CTL_FREE_JOURNALS, CTL_POOL_SIZE, CTL_INFLIGHT_JOURNALS, CTL_ISSUED, CTL_JOURNALS_OFFSET,
-  CTL_JOURNAL_SIZE, CTL_TX_CURSOR, CTL_TX_JOURNAL, JOURNAL_COUNT, JOURNAL_HEADER, TX_ERR_STATE,
-  TX_ERR_TOO_LARGE, TX_OK, ctl, poolAddr, setCtl,
+  CONTROL_BASE, CTL_JOURNAL_SIZE, CTL_TX_CURSOR, CTL_TX_JOURNAL, CTL_WRITTEN_FILTER, JOURNAL_COUNT, JOURNAL_HEADER,
+  LINE_SHIFT, TX_ERR_STATE, TX_ERR_TOO_LARGE, TX_OK, WRITTEN_FILTER_BYTES, ctl, poolAddr, setCtl,
 } from "./layout";
 import { pm_fence, pm_flush, pm_mark_dirty } from "./persist";
 import { xxh64 } from "./xxhash64";
@@ -72,9 +72,34 @@ export function writeEntry(entry: usize, offset: u32, src: usize, length: u32): 
   return ENTRY_HEADER + ((length + 7) & ~7);
 }
 
+// Lines the open transaction wrote, as a bit filter by line number: a read
+// whose lines are all clear needs no walk over the journal's entries.
+const WRITTEN: usize = CONTROL_BASE + CTL_WRITTEN_FILTER;
+const FILTER_BITS_LOG2: u32 = 13; // WRITTEN_FILTER_BYTES * 8 bits
+
+@inline function filterBit(line: u32): u32 {
+  return (line * 0x9e3779b1) >>> (32 - FILTER_BITS_LOG2);
+}
+function markWritten(offset: u32, length: u32): void {
+  const last = (offset + length - 1) >> LINE_SHIFT;
+  for (let line = offset >> LINE_SHIFT; line <= last; line++) {
+    const bit = filterBit(line);
+    store<u8>(WRITTEN + (bit >> 3), load<u8>(WRITTEN + (bit >> 3)) | (<u8>1 << <u8>(bit & 7)));
+  }
+}
+function mayBeWritten(offset: u32, length: u32): bool {
+  const last = (offset + length - 1) >> LINE_SHIFT;
+  for (let line = offset >> LINE_SHIFT; line <= last; line++) {
+    const bit = filterBit(line);
+    if ((load<u8>(WRITTEN + (bit >> 3)) & (1 << (bit & 7))) != 0) return true;
+  }
+  return false;
+}
+
 export function redoBegin(): i32 {
   const free = ctl<u32>(CTL_FREE_JOURNALS);
   if (free == 0) return TX_ERR_STATE;
+  memory.fill(WRITTEN, 0, WRITTEN_FILTER_BYTES);
   const index = ctz(free);
   setCtl<u32>(CTL_FREE_JOURNALS, free & ~(1 << index));
   setCtl<u32>(CTL_TX_JOURNAL, index);
@@ -89,12 +114,14 @@ export function redoAppend(offset: u32, src: usize, length: u32): i32 {
   if (<u64>(JOURNAL_HEADER + cursor + size) > ctl<u64>(CTL_JOURNAL_SIZE)) return TX_ERR_TOO_LARGE;
   const entry = poolAddr(<usize>journalOffset(ctl<u32>(CTL_TX_JOURNAL))) + JOURNAL_HEADER + cursor;
   setCtl<u32>(CTL_TX_CURSOR, cursor + writeEntry(entry, offset, src, length));
+  markWritten(offset, length);
   return TX_OK;
 }
 
 /** Reads [offset, offset + length) as the open transaction sees it: the pool overlaid with its redo images. */
 export function redoRead(offset: u32, length: u32, dst: usize): void {
   memory.copy(dst, poolAddr(offset), length);
+  if (length == 0 || !mayBeWritten(offset, length)) return;
   const journal = poolAddr(<usize>journalOffset(ctl<u32>(CTL_TX_JOURNAL)));
   let entry = journal + JOURNAL_HEADER;
   const end = entry + ctl<u32>(CTL_TX_CURSOR);

@@ -55,6 +55,7 @@ export const CHUNK_SHIFT: u32 = 16; // the allocator hands out 64 KiB chunks, sp
 export const CHUNK_SIZE: u32 = 1 << CHUNK_SHIFT;
 export const CHUNK_BITMAP_BYTES: u32 = 512; // one bit per 16-byte slot of a chunk
 export const META_ROOT: u32 = 0; // u64 root offset, first word of the heap-meta region
+export const META_KV_DIRECTORY: u32 = 8; // u64 offset of the newest cache (they link to the older ones)
 export const META_DESCRIPTORS: u32 = 64; // u64 per chunk, then the bitmaps
 
 export const FLUSH_RING_CAPACITY: u32 = 4096;
@@ -90,6 +91,10 @@ export const CTL_META_OFFSET: u32 = 144;
 export const CTL_CHUNKS: u32 = 152;
 export const CTL_FENCE_HOOK: u32 = 160; // u32: nonzero makes every fence call the host (crash-state exploration)
 export const CTL_ISSUED: u32 = 168; // every commit ID <= this has its in-place writes issued (flushed, maybe not fenced)
+export const CTL_HEAP_HINTS: u32 = 768; // u32 chunk, u32 bitmap word per size class: where to look first
+export const CTL_WRITTEN_FILTER: u32 = 2048; // bit filter of the lines the open redo transaction wrote
+export const WRITTEN_FILTER_BYTES: u32 = 1024;
+export const CTL_KV_STATS: u32 = 3072; // per open cache handle: 16 blocks of 64 bytes
 
 export const TX_NONE: u32 = 0;
 export const TX_REDO: u32 = 1;
