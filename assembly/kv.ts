@@ -1,0 +1,811 @@
+// The persistent cache: a hash table whose entries live in three queues, after
+// the cold/ghost/hot design of patents.md sections 1 and 2.
+//
+// - New keys enter the cold FIFO. An entry leaving cold that was hit while
+//   there moves to the hot ring; otherwise its value is freed and its key stays
+//   behind in the ghost FIFO (keys only).
+// - A set of a key found in the ghost promotes it into the hot ring.
+// - The hot ring is swept by a clock hand in two phases: the hand arms an entry
+//   (state ARMED) and evicts it only if it is still armed a revolution later.
+//   A hit on a HOT entry performs no store and takes no lock; a hit on an ARMED
+//   entry flips it back to HOT (a soft fault, the patent's trap).
+// - Cold may use the hot ring's unused share of the capacity, so a cache that
+//   has seen no reuse yet is still a full FIFO.
+//
+// Every structural change (bucket chains, entry records, ring slots, the queue
+// state words, value blocks) goes through the open redo transaction, so after
+// any crash the cache is exactly as the last commit left it. Hints that no
+// invariant depends on (the cold "hit" flag, HOT/ARMED states, bucket lock
+// words) are plain stores.
+import { load64 } from "./atomics";
+import { heap_alloc, heap_free } from "./heap";
+import {
+  CONTROL_BASE, CTL_JOURNAL_SIZE, CTL_KV_STATS, CTL_META_OFFSET, CTL_TX_CURSOR, JOURNAL_HEADER, META_KV_DIRECTORY,
+  SCRATCH_BASE, TX_ERR_NO_SPACE, TX_OK, ctl, poolAddr,
+} from "./layout";
+import { pm_flush, pm_mark_dirty } from "./persist";
+import { txLoad64, txRead, txStore64, txWrite } from "./tx";
+import { xxh64 } from "./xxhash64";
+
+// Policy constants, chosen on the public traces (see docs/cache.md).
+const COLD_PERCENT: u32 = 10; // cold's own share of the capacity
+const GHOST_PERCENT: u32 = 120; // ghost keys, as a share of the capacity
+/**
+ * Journal bytes a set keeps in reserve besides its key and value: the
+ * evictions it must still make. Cold entries hit while cold move to hot only
+ * while the journal has more room than that; past it, cold evicts regardless.
+ */
+const SET_JOURNAL_BYTES: u32 = 2048;
+
+export const KV_MAX_KEY: u32 = 256;
+export const KV_MAX_VALUE: u32 = 8192;
+export const KV_MAX_NAME: u32 = 64;
+export const KV_EVICT_TWO_PHASE: u32 = 1;
+export const KV_STATS_SLOTS: u32 = 16;
+/** Status of a set into a full cache that does not evict. */
+export const KV_ERR_FULL: i32 = -7;
+
+// The cache's block: header, buckets, entry records, cold ring, ghost ring, hot ring, hot states.
+const KV_MAGIC: u32 = 0x3143564b; // "KVC1"
+const H_MAGIC: u32 = 0;
+const H_FLAGS: u32 = 4;
+const H_CAPACITY: u32 = 8;
+const H_COLD_TARGET: u32 = 12;
+const H_HOT_SLOTS: u32 = 16;
+const H_GHOST_SLOTS: u32 = 20;
+const H_BUCKETS: u32 = 24;
+const H_ENTRIES: u32 = 28;
+const H_NEXT: u32 = 32; // next cache in the pool's directory
+const H_NAME_LENGTH: u32 = 36;
+const H_NAME: u32 = 40;
+const H_STATE: u32 = 128; // the queue state words: one line, read and written once per operation
+const HEADER_SIZE: u32 = 192;
+
+// Queue state words (u32), kept in WORK during an operation.
+const S_COLD_HEAD: u32 = 0;
+const S_COLD_USED: u32 = 4; // ring slots in use, holes left by deletes included
+const S_COLD_COUNT: u32 = 8;
+const S_GHOST_HEAD: u32 = 12;
+const S_GHOST_USED: u32 = 16;
+const S_GHOST_COUNT: u32 = 20;
+const S_HAND: u32 = 24;
+const S_HOT_COUNT: u32 = 28;
+const S_FREE: u32 = 32; // free entry records, linked through E_NEXT (index + 1)
+const S_FRESH: u32 = 36; // records ever used
+const STATE_SIZE: u32 = 40;
+const WORK: usize = CONTROL_BASE + 1024;
+const KEY_SLOT: usize = CONTROL_BASE + 1088; // one 32-byte record staged for a transactional write
+
+const BUCKET_SIZE: u32 = 8; // u32 lock word, u32 first entry (index + 1)
+const ENTRY_SIZE: u32 = 32;
+const E_KEY: u32 = 0; // u64: the integer key, or the hash of a byte key
+const E_NEXT: u32 = 8;
+const E_VALUE: u32 = 12; // pool offset of the value block (key bytes, then value bytes); 0 for a ghost
+const E_LENGTH: u32 = 16; // value bytes
+const E_POS: u32 = 20; // slot in the entry's ring
+const E_TAG: u32 = 24; // u8
+const E_FLAGS: u32 = 25; // u8 hint: hit while cold
+const E_KEY_LENGTH: u32 = 26; // u16: 0 for an integer key
+
+const TAG_FREE: u8 = 0;
+const TAG_COLD: u8 = 1;
+const TAG_GHOST: u8 = 2;
+const TAG_HOT: u8 = 3;
+const FLAG_HIT: u8 = 1;
+const STATE_HOT: u8 = 1;
+const STATE_ARMED: u8 = 2;
+
+// Statistics: u64 counters per open handle, volatile.
+const ST_HITS: u32 = 0;
+const ST_MISSES: u32 = 8;
+const ST_SETS: u32 = 16;
+const ST_EVICTIONS: u32 = 24;
+const ST_GHOST_HITS: u32 = 32;
+const ST_PROMOTIONS: u32 = 40;
+const ST_SOFT_FAULTS: u32 = 48;
+const ST_HOT_HIT_STORES: u32 = 56; // debug: stores made by hits on hot entries
+const STATS_SIZE: u32 = 64;
+
+// The cache being operated on, and its geometry (set by `use`).
+let kv: u32 = 0;
+let stats: usize = 0;
+let capacity: u32 = 0;
+let coldTarget: u32 = 0;
+let hotSlots: u32 = 0;
+let ghostSlots: u32 = 0;
+let bucketMask: u32 = 0;
+let bucketsAt: u32 = 0;
+let entriesAt: u32 = 0;
+let coldAt: u32 = 0;
+let ghostAt: u32 = 0;
+let hotAt: u32 = 0;
+let statesAt: u32 = 0;
+let twoPhase = false;
+/** Journal bytes the running set must keep for its own value and final evictions. */
+let reserve: u32 = 0;
+
+@inline function align8(n: u32): u32 {
+  return (n + 7) & ~7;
+}
+
+function blockSize(cap: u32, ghosts: u32, hot: u32, buckets: u32): u32 {
+  const coldSlots = twoPhase ? cap : 0;
+  return align8(HEADER_SIZE + buckets * BUCKET_SIZE) + (cap + ghosts) * ENTRY_SIZE + (coldSlots + ghosts * 2 + hot) * 4 + hot;
+}
+
+function use(at: u32, statsSlot: u32): void {
+  kv = at;
+  stats = CONTROL_BASE + CTL_KV_STATS + (statsSlot % KV_STATS_SLOTS) * STATS_SIZE;
+  const base = poolAddr(at);
+  capacity = load<u32>(base + H_CAPACITY);
+  coldTarget = load<u32>(base + H_COLD_TARGET);
+  hotSlots = load<u32>(base + H_HOT_SLOTS);
+  ghostSlots = load<u32>(base + H_GHOST_SLOTS);
+  const buckets = load<u32>(base + H_BUCKETS);
+  bucketMask = buckets - 1;
+  twoPhase = (load<u32>(base + H_FLAGS) & KV_EVICT_TWO_PHASE) != 0;
+  bucketsAt = at + HEADER_SIZE;
+  entriesAt = at + align8(HEADER_SIZE + buckets * BUCKET_SIZE);
+  coldAt = entriesAt + load<u32>(base + H_ENTRIES) * ENTRY_SIZE;
+  ghostAt = coldAt + (twoPhase ? capacity * 4 : 0);
+  hotAt = ghostAt + ghostRing() * 4;
+  statesAt = hotAt + hotSlots * 4;
+}
+
+@inline function count(field: u32): void {
+  store<u64>(stats + field, load<u64>(stats + field) + 1);
+}
+
+// Transactional accessors: reads see the open transaction's own writes.
+function rd32(offset: u32): u32 {
+  txRead(offset, 4, KEY_SLOT);
+  return load<u32>(KEY_SLOT);
+}
+function wr32(offset: u32, value: u32): i32 {
+  store<u32>(KEY_SLOT, value);
+  return txWrite(offset, KEY_SLOT, 4);
+}
+@inline function w(field: u32): u32 {
+  return load<u32>(WORK + field);
+}
+@inline function setW(field: u32, value: u32): void {
+  store<u32>(WORK + field, value);
+}
+function loadState(): void {
+  txRead(kv + H_STATE, STATE_SIZE, WORK);
+}
+function saveState(): i32 {
+  return txWrite(kv + H_STATE, WORK, STATE_SIZE);
+}
+
+@inline function entryAt(index: u32): u32 {
+  return entriesAt + (index - 1) * ENTRY_SIZE;
+}
+@inline function bucketOf(key: u64): u32 {
+  let h = key ^ (key >> 33);
+  h *= 0xff51afd7ed558ccd;
+  h ^= h >> 33;
+  return bucketsAt + (<u32>h & bucketMask) * BUCKET_SIZE;
+}
+
+/** The 64-bit key of a byte string: its hash. */
+function byteKey(src: usize, length: u32): u64 {
+  return xxh64(src, length, 0x6b76);
+}
+
+// Bucket lock words, for concurrent writers. Held only inside one call, so a
+// crash can leave one set: opening the cache clears them.
+function lockBucket(bucket: u32): void {
+  const word = poolAddr(bucket);
+  if (ASC_FEATURE_THREADS) {
+    while (atomic.cmpxchg<u32>(word, 0, 1) != 0) {}
+  } else store<u32>(word, 1);
+}
+function unlockBucket(bucket: u32): void {
+  if (ASC_FEATURE_THREADS) atomic.store<u32>(poolAddr(bucket), 0);
+  else store<u32>(poolAddr(bucket), 0);
+}
+
+/** Whether entry `e` holds `key` (byte keys compare their bytes, except in the ghost, which keeps the hash only). */
+function matches(e: u32, key: u64, keyLength: u32, keySrc: usize, tx: bool): bool {
+  if (!tx) return recordMatches(poolAddr(entryAt(e)), key, keyLength, keySrc, false);
+  txRead(entryAt(e), ENTRY_SIZE, KEY_SLOT);
+  return recordMatches(KEY_SLOT, key, keyLength, keySrc, true);
+}
+function recordMatches(record: usize, key: u64, keyLength: u32, keySrc: usize, tx: bool): bool {
+  if (load<u64>(record + E_KEY) != key || <u32>load<u16>(record + E_KEY_LENGTH) != keyLength) return false;
+  if (keyLength == 0 || load<u8>(record + E_TAG) == TAG_GHOST) return true;
+  const value = load<u32>(record + E_VALUE);
+  // A value block is written once, when allocated: reading it in place is safe unless this transaction wrote it.
+  if (tx) {
+    txRead(value, keyLength, SCRATCH_BASE + KV_MAX_KEY);
+    return memory.compare(SCRATCH_BASE + KV_MAX_KEY, keySrc, keyLength) == 0;
+  }
+  return memory.compare(poolAddr(value), keySrc, keyLength) == 0;
+}
+
+/** The entry holding `key` (index + 1, or 0). */
+function find(key: u64, keyLength: u32, keySrc: usize, tx: bool): u32 {
+  const bucket = bucketOf(key);
+  let e = tx ? rd32(bucket + 4) : load<u32>(poolAddr(bucket + 4));
+  while (e != 0) {
+    if (matches(e, key, keyLength, keySrc, tx)) return e;
+    e = tx ? rd32(entryAt(e) + E_NEXT) : load<u32>(poolAddr(entryAt(e) + E_NEXT));
+  }
+  return 0;
+}
+
+function tagOf(e: u32): u8 {
+  txRead(entryAt(e) + E_TAG, 1, KEY_SLOT);
+  return load<u8>(KEY_SLOT);
+}
+
+/** Removes entry `e` from its bucket chain and puts its record on the free list. */
+function unlinkAndFree(e: u32): i32 {
+  const at = entryAt(e);
+  txRead(at, ENTRY_SIZE, KEY_SLOT);
+  const bucket = bucketOf(load<u64>(KEY_SLOT + E_KEY));
+  const next = load<u32>(KEY_SLOT + E_NEXT);
+  lockBucket(bucket);
+  let prev: u32 = 0;
+  let cur = rd32(bucket + 4);
+  while (cur != e) {
+    prev = cur;
+    cur = rd32(entryAt(cur) + E_NEXT);
+  }
+  let status = wr32(prev == 0 ? bucket + 4 : entryAt(prev) + E_NEXT, next);
+  unlockBucket(bucket);
+  memory.fill(KEY_SLOT, 0, ENTRY_SIZE);
+  store<u32>(KEY_SLOT + E_NEXT, w(S_FREE));
+  if (status == TX_OK) status = txWrite(at, KEY_SLOT, ENTRY_SIZE);
+  setW(S_FREE, e);
+  return status;
+}
+
+/** Records entry `e`'s new place, `tag` at `pos`, and its value block. */
+function moveTo(e: u32, tag: u8, pos: u32, value: u32, length: u32): i32 {
+  const at = entryAt(e);
+  txRead(at, ENTRY_SIZE, KEY_SLOT);
+  store<u32>(KEY_SLOT + E_VALUE, value);
+  store<u32>(KEY_SLOT + E_LENGTH, length);
+  store<u32>(KEY_SLOT + E_POS, pos);
+  store<u8>(KEY_SLOT + E_TAG, tag);
+  store<u8>(KEY_SLOT + E_FLAGS, 0);
+  return txWrite(at + E_VALUE, KEY_SLOT + E_VALUE, ENTRY_SIZE - E_VALUE);
+}
+
+/** Frees the value of `e` and forgets it. */
+function forget(e: u32): i32 {
+  const value = rd32(entryAt(e) + E_VALUE);
+  if (value != 0) {
+    const status = heap_free(value);
+    if (status != TX_OK) return status;
+  }
+  return unlinkAndFree(e);
+}
+
+// Ghost FIFO: up to ghostSlots keys, in a ring twice that long so that the
+// holes promotions leave behind do not shorten the ghost's memory.
+@inline function ghostRing(): u32 {
+  return ghostSlots * 2;
+}
+function ghostPush(e: u32): i32 {
+  if (ghostSlots == 0) return forget(e);
+  while (w(S_GHOST_COUNT) >= ghostSlots || w(S_GHOST_USED) == ghostRing()) {
+    const status = ghostPop();
+    if (status != TX_OK) return status;
+  }
+  const pos = (w(S_GHOST_HEAD) + w(S_GHOST_USED)) % ghostRing();
+  setW(S_GHOST_USED, w(S_GHOST_USED) + 1);
+  setW(S_GHOST_COUNT, w(S_GHOST_COUNT) + 1);
+  let status = heap_free(rd32(entryAt(e) + E_VALUE));
+  if (status == TX_OK) status = moveTo(e, TAG_GHOST, pos, 0, 0);
+  return status != TX_OK ? status : wr32(ghostAt + pos * 4, e);
+}
+function ghostPop(): i32 {
+  const head = w(S_GHOST_HEAD);
+  const e = rd32(ghostAt + head * 4);
+  setW(S_GHOST_HEAD, head + 1 == ghostRing() ? 0 : head + 1);
+  setW(S_GHOST_USED, w(S_GHOST_USED) - 1);
+  if (e == 0) return TX_OK; // a hole left by a promotion or delete
+  setW(S_GHOST_COUNT, w(S_GHOST_COUNT) - 1);
+  const status = wr32(ghostAt + head * 4, 0);
+  return status != TX_OK ? status : unlinkAndFree(e);
+}
+
+// Hot ring.
+function hotState(slot: u32): u8 {
+  return load<u8>(poolAddr(statesAt + slot));
+}
+function setHotState(slot: u32, state: u8): void {
+  store<u8>(poolAddr(statesAt + slot), state);
+  pm_mark_dirty(<usize>(statesAt + slot), 1);
+}
+
+/** A free hot slot at or after the hand (the caller made sure one exists). */
+function emptyHotSlot(): u32 {
+  let slot = w(S_HAND);
+  while (rd32(hotAt + slot * 4) != 0) slot = slot + 1 == hotSlots ? 0 : slot + 1;
+  return slot;
+}
+
+/**
+ * Two-phase eviction: the hand arms the HOT entries it passes and evicts the
+ * first entry still armed since its last pass. Returns the freed slot.
+ */
+function hotEvict(): i64 {
+  if (w(S_HOT_COUNT) == 0) return emptyHotSlot();
+  for (;;) {
+    const slot = w(S_HAND);
+    setW(S_HAND, slot + 1 == hotSlots ? 0 : slot + 1);
+    const e = rd32(hotAt + slot * 4);
+    if (e == 0) continue;
+    if (hotState(slot) != STATE_ARMED) {
+      setHotState(slot, STATE_ARMED);
+      continue;
+    }
+    // The hand stays on the freed slot: the entry placed there is the next one armed, so it must be
+    // hit within one revolution to stay (measured on the public traces: fewer misses than passing it).
+    setW(S_HAND, slot);
+    setW(S_HOT_COUNT, w(S_HOT_COUNT) - 1);
+    count(ST_EVICTIONS);
+    let status = wr32(hotAt + slot * 4, 0);
+    if (status == TX_OK) status = forget(e);
+    return status != TX_OK ? <i64>status : <i64>slot;
+  }
+}
+
+/** Puts entry `e`, out of any queue, into a hot slot with the value block `value`. */
+function hotPlace(e: u32, slot: u32, value: u32, length: u32): i32 {
+  setW(S_HOT_COUNT, w(S_HOT_COUNT) + 1);
+  setHotState(slot, STATE_HOT);
+  const status = moveTo(e, TAG_HOT, slot, value, length);
+  return status != TX_OK ? status : wr32(hotAt + slot * 4, e);
+}
+
+function hotSlotFor(): i64 {
+  if (w(S_HOT_COUNT) >= hotSlots || w(S_COLD_COUNT) + w(S_HOT_COUNT) >= capacity) return hotEvict();
+  return emptyHotSlot();
+}
+
+// Cold FIFO.
+/** The cold slot the next entry takes (a cache that does not evict keeps no cold ring). */
+function coldTail(): u32 {
+  return twoPhase ? (w(S_COLD_HEAD) + w(S_COLD_USED)) % capacity : 0;
+}
+function coldPush(e: u32): i32 {
+  setW(S_COLD_COUNT, w(S_COLD_COUNT) + 1);
+  if (!twoPhase) return TX_OK;
+  const pos = coldTail();
+  setW(S_COLD_USED, w(S_COLD_USED) + 1);
+  return wr32(coldAt + pos * 4, e);
+}
+
+/** Takes the oldest cold entry out: to hot if it was hit while cold (and the journal has room), else to the ghost. */
+function coldEvict(): i32 {
+  const head = w(S_COLD_HEAD);
+  const e = rd32(coldAt + head * 4);
+  setW(S_COLD_HEAD, head + 1 == capacity ? 0 : head + 1);
+  setW(S_COLD_USED, w(S_COLD_USED) - 1);
+  if (e == 0) return TX_OK;
+  setW(S_COLD_COUNT, w(S_COLD_COUNT) - 1);
+  let status = wr32(coldAt + head * 4, 0);
+  if (status != TX_OK) return status;
+  if ((load<u8>(poolAddr(entryAt(e) + E_FLAGS)) & FLAG_HIT) != 0 && journalRoom() > reserve) {
+    const slot = hotSlotFor();
+    if (slot < 0) return <i32>slot;
+    count(ST_PROMOTIONS);
+    return hotPlace(e, <u32>slot, rd32(entryAt(e) + E_VALUE), rd32(entryAt(e) + E_LENGTH));
+  }
+  count(ST_EVICTIONS);
+  return ghostPush(e);
+}
+
+/** Evicts until a new cold entry fits. */
+function roomForCold(): i32 {
+  let status: i32 = TX_OK;
+  while (status == TX_OK) {
+    if (w(S_COLD_USED) == capacity) status = coldEvict();
+    else if (w(S_COLD_COUNT) + w(S_HOT_COUNT) < capacity) break;
+    else if (w(S_COLD_COUNT) >= coldTarget || w(S_HOT_COUNT) == 0) status = coldEvict();
+    else {
+      const slot = hotEvict();
+      if (slot < 0) status = <i32>slot;
+    }
+  }
+  return status;
+}
+
+/** Evicts until an entry promoted from the ghost fits; returns its hot slot. */
+function roomForHot(): i64 {
+  while (w(S_COLD_COUNT) + w(S_HOT_COUNT) >= capacity && w(S_COLD_COUNT) > coldTarget) {
+    const status = coldEvict();
+    if (status != TX_OK) return status;
+  }
+  return hotSlotFor();
+}
+
+/** A new value block holding the key bytes, then the value. */
+function newValue(keySrc: usize, keyLength: u32, src: usize, length: u32): i64 {
+  const block = heap_alloc(max<u32>(keyLength + length, 1));
+  if (block < 0) return block;
+  let status = txWrite(<u32>block, keySrc, keyLength);
+  if (status == TX_OK) status = txWrite(<u32>block + keyLength, src, length);
+  return status != TX_OK ? <i64>status : block;
+}
+
+function writeNewEntry(e: u32, key: u64, keyLength: u32, value: u32, length: u32, next: u32, pos: u32): i32 {
+  memory.fill(KEY_SLOT, 0, ENTRY_SIZE);
+  store<u64>(KEY_SLOT + E_KEY, key);
+  store<u32>(KEY_SLOT + E_NEXT, next);
+  store<u32>(KEY_SLOT + E_VALUE, value);
+  store<u32>(KEY_SLOT + E_LENGTH, length);
+  store<u32>(KEY_SLOT + E_POS, pos);
+  store<u8>(KEY_SLOT + E_TAG, TAG_COLD);
+  store<u16>(KEY_SLOT + E_KEY_LENGTH, <u16>keyLength);
+  return txWrite(entryAt(e), KEY_SLOT, ENTRY_SIZE);
+}
+
+function newEntry(): u32 {
+  const free = w(S_FREE);
+  if (free != 0) {
+    setW(S_FREE, rd32(entryAt(free) + E_NEXT));
+    return free;
+  }
+  const fresh = w(S_FRESH) + 1;
+  setW(S_FRESH, fresh);
+  return fresh;
+}
+
+/** Replaces the value of a cold or hot entry. */
+function replaceValue(e: u32, keySrc: usize, keyLength: u32, src: usize, length: u32): i32 {
+  const at = entryAt(e);
+  const block = newValue(keySrc, keyLength, src, length);
+  if (block < 0) return <i32>block;
+  let status = heap_free(rd32(at + E_VALUE));
+  if (status == TX_OK) status = wr32(at + E_VALUE, <u32>block);
+  if (status == TX_OK) status = wr32(at + E_LENGTH, length);
+  if (status == TX_OK && tagOf(e) == TAG_HOT) setHotState(rd32(at + E_POS), STATE_HOT);
+  return status;
+}
+
+function set(key: u64, keySrc: usize, keyLength: u32, src: usize, length: u32): i32 {
+  count(ST_SETS);
+  reserve = keyLength + length + SET_JOURNAL_BYTES;
+  let e = find(key, keyLength, keySrc, true);
+  if (e != 0 && tagOf(e) != TAG_GHOST) return replaceValue(e, keySrc, keyLength, src, length);
+  let status: i32 = TX_OK;
+  let slot: i64 = 0;
+  if (e != 0) {
+    // A ghost hit: the key was seen before and left cold without a hit; it is promoted to hot.
+    count(ST_GHOST_HITS);
+    const pos = rd32(entryAt(e) + E_POS);
+    setW(S_GHOST_COUNT, w(S_GHOST_COUNT) - 1);
+    status = wr32(ghostAt + pos * 4, 0);
+    if (status == TX_OK) slot = roomForHot();
+    if (slot < 0) status = <i32>slot;
+  } else if (twoPhase) {
+    status = roomForCold();
+  } else if (w(S_COLD_COUNT) >= capacity) {
+    return KV_ERR_FULL;
+  }
+  if (status != TX_OK) return status;
+  const block = newValue(keySrc, keyLength, src, length);
+  if (block < 0) {
+    // No room for the value: the evictions made so far stand, and a promoted ghost is forgotten.
+    if (e != 0) status = unlinkAndFree(e);
+    const saved = saveState();
+    return status != TX_OK ? status : saved != TX_OK ? saved : <i32>block;
+  }
+  if (e != 0) {
+    status = hotPlace(e, <u32>slot, <u32>block, length);
+    if (status == TX_OK) count(ST_PROMOTIONS);
+  } else {
+    e = newEntry();
+    const bucket = bucketOf(key);
+    lockBucket(bucket);
+    status = writeNewEntry(e, key, keyLength, <u32>block, length, rd32(bucket + 4), coldTail());
+    if (status == TX_OK) status = wr32(bucket + 4, e);
+    unlockBucket(bucket);
+    if (status == TX_OK) status = coldPush(e);
+  }
+  return status != TX_OK ? status : saveState();
+}
+
+/** Removes `key`; returns 1 if it was present, 0 if not, or a negative status. */
+function remove(key: u64, keySrc: usize, keyLength: u32): i32 {
+  loadState();
+  const e = find(key, keyLength, keySrc, true);
+  if (e == 0) return 0;
+  const tag = tagOf(e);
+  const pos = rd32(entryAt(e) + E_POS);
+  let status: i32;
+  if (tag == TAG_COLD) {
+    setW(S_COLD_COUNT, w(S_COLD_COUNT) - 1);
+    status = twoPhase ? wr32(coldAt + pos * 4, 0) : TX_OK;
+  } else if (tag == TAG_HOT) {
+    setW(S_HOT_COUNT, w(S_HOT_COUNT) - 1);
+    status = wr32(hotAt + pos * 4, 0);
+  } else {
+    setW(S_GHOST_COUNT, w(S_GHOST_COUNT) - 1);
+    status = wr32(ghostAt + pos * 4, 0);
+  }
+  if (status == TX_OK) status = forget(e);
+  if (status == TX_OK) status = saveState();
+  return status != TX_OK ? status : tag == TAG_GHOST ? 0 : 1;
+}
+
+/**
+ * Copies the value of `key` to `dst` (at most `room` bytes); returns its
+ * length, or -1 on a miss. Without `touch` (a presence test) it counts nothing
+ * and changes no hint.
+ */
+function get(key: u64, keySrc: usize, keyLength: u32, dst: usize, room: u32, touch: bool): i32 {
+  const e = find(key, keyLength, keySrc, false);
+  const at: usize = e == 0 ? 0 : poolAddr(entryAt(e));
+  const tag = e == 0 ? TAG_FREE : load<u8>(at + E_TAG);
+  if (tag != TAG_COLD && tag != TAG_HOT) {
+    if (touch) count(ST_MISSES);
+    return -1;
+  }
+  if (!touch) return <i32>load<u32>(at + E_LENGTH);
+  count(ST_HITS);
+  if (tag == TAG_HOT) {
+    // The zero-store path: a HOT entry is read and nothing else.
+    const slot = load<u32>(at + E_POS);
+    if (hotState(slot) == STATE_ARMED) {
+      setHotState(slot, STATE_HOT);
+      count(ST_SOFT_FAULTS);
+      count(ST_HOT_HIT_STORES);
+    }
+  } else if ((load<u8>(at + E_FLAGS) & FLAG_HIT) == 0) {
+    store<u8>(at + E_FLAGS, FLAG_HIT);
+    pm_mark_dirty(<usize>(entryAt(e) + E_FLAGS), 1);
+  }
+  const length = load<u32>(at + E_LENGTH);
+  memory.copy(dst, poolAddr(load<u32>(at + E_VALUE) + keyLength), min(length, room));
+  return <i32>length;
+}
+
+// Exports. Integer keys arrive as f64 (safe integers, checked by the host), byte keys and values at linear addresses.
+
+export function kv_get_num(at: u32, statsSlot: u32, key: f64, dst: usize, room: u32, touch: bool): i32 {
+  use(at, statsSlot);
+  return get(<u64>key, 0, 0, dst, room, touch);
+}
+export function kv_get_bytes(at: u32, statsSlot: u32, keySrc: usize, keyLength: u32, dst: usize, room: u32, touch: bool): i32 {
+  use(at, statsSlot);
+  return get(byteKey(keySrc, keyLength), keySrc, keyLength, dst, room, touch);
+}
+export function kv_set_num(at: u32, statsSlot: u32, key: f64, src: usize, length: u32): i32 {
+  use(at, statsSlot);
+  loadState();
+  return set(<u64>key, 0, 0, src, length);
+}
+export function kv_set_bytes(at: u32, statsSlot: u32, keySrc: usize, keyLength: u32, src: usize, length: u32): i32 {
+  use(at, statsSlot);
+  loadState();
+  return set(byteKey(keySrc, keyLength), keySrc, keyLength, src, length);
+}
+export function kv_delete_num(at: u32, statsSlot: u32, key: f64): i32 {
+  use(at, statsSlot);
+  return remove(<u64>key, 0, 0);
+}
+export function kv_delete_bytes(at: u32, statsSlot: u32, keySrc: usize, keyLength: u32): i32 {
+  use(at, statsSlot);
+  return remove(byteKey(keySrc, keyLength), keySrc, keyLength);
+}
+
+/**
+ * Looks up `n` integer keys (f64 at `keys`): value lengths (or -1) go to
+ * `lengths` (i32), values to `values` in slots of `stride` bytes.
+ */
+export function kv_get_many_num(at: u32, statsSlot: u32, keys: usize, n: u32, lengths: usize, values: usize, stride: u32): void {
+  use(at, statsSlot);
+  for (let i: u32 = 0; i < n; i++) {
+    store<i32>(lengths + i * 4, get(<u64>load<f64>(keys + i * 8), 0, 0, values + i * stride, stride, true));
+  }
+}
+
+/**
+ * Sets integer keys from `first` on, value i being `lengths[i]` bytes at
+ * `values + i * stride`, while the open transaction's journal has room;
+ * returns how many were set, or a negative status (the failed set wrote nothing
+ * that breaks the cache: its evictions stand).
+ */
+export function kv_set_many_num(at: u32, statsSlot: u32, keys: usize, n: u32, lengths: usize, values: usize, stride: u32): i32 {
+  use(at, statsSlot);
+  loadState(); // the queue state stays in WORK from one set to the next
+  let done: u32 = 0;
+  for (; done < n; done++) {
+    if (done > 0 && journalRoom() < stride + 2 * SET_JOURNAL_BYTES) break;
+    const status = set(<u64>load<f64>(keys + done * 8), 0, 0, values + done * stride, load<u32>(lengths + done * 4));
+    if (status != TX_OK) return status;
+  }
+  return <i32>done;
+}
+
+/** Bytes left in the open redo transaction's journal. */
+function journalRoom(): u32 {
+  return <u32>ctl<u64>(CTL_JOURNAL_SIZE) - JOURNAL_HEADER - ctl<u32>(CTL_TX_CURSOR);
+}
+
+/** Plans the geometry of a cache of `cap` entries into the module's fields; returns its block size. */
+function plan(cap: u32, flags: u32): u32 {
+  twoPhase = (flags & KV_EVICT_TWO_PHASE) != 0;
+  capacity = cap;
+  ghostSlots = twoPhase ? max<u32>(1, <u32>((<u64>cap * GHOST_PERCENT) / 100)) : 0;
+  coldTarget = twoPhase ? max<u32>(1, <u32>((<u64>cap * COLD_PERCENT) / 100)) : cap;
+  hotSlots = cap - coldTarget;
+  // At least 3/4 as many buckets as records: chains stay short, and the table a quarter of the records' size.
+  let buckets: u32 = 16;
+  while (buckets < (<u64>(cap + ghostSlots) * 3) / 4) buckets <<= 1;
+  bucketMask = buckets - 1;
+  return blockSize(cap, ghostSlots, hotSlots, buckets);
+}
+
+/** Bytes a cache of `cap` entries takes in the pool (its block; values are allocated apart). */
+export function kv_block_size(cap: u32, flags: u32): u32 {
+  return plan(cap, flags);
+}
+
+/**
+ * Creates a cache named by the `nameLength` bytes at the start of the scratch
+ * area, inside the open transaction. Its rings and buckets are zeroed in place
+ * and flushed, so the commit's fence makes them durable with the header.
+ * Returns the cache's pool offset, or a negative status.
+ */
+export function kv_create(cap: u32, flags: u32, nameLength: u32): i64 {
+  const size = plan(cap, flags);
+  const block = heap_alloc(size);
+  if (block < 0) return block;
+  const at = <u32>block;
+  memory.fill(poolAddr(at), 0, size);
+  pm_mark_dirty(<usize>at, size);
+  pm_flush(<usize>at, size);
+  const header = SCRATCH_BASE + KV_MAX_NAME;
+  memory.fill(header, 0, HEADER_SIZE);
+  store<u32>(header + H_MAGIC, KV_MAGIC);
+  store<u32>(header + H_FLAGS, flags & KV_EVICT_TWO_PHASE);
+  store<u32>(header + H_CAPACITY, cap);
+  store<u32>(header + H_COLD_TARGET, coldTarget);
+  store<u32>(header + H_HOT_SLOTS, hotSlots);
+  store<u32>(header + H_GHOST_SLOTS, ghostSlots);
+  store<u32>(header + H_BUCKETS, bucketMask + 1);
+  store<u32>(header + H_ENTRIES, cap + ghostSlots);
+  const directory = <u32>ctl<u64>(CTL_META_OFFSET) + META_KV_DIRECTORY;
+  store<u32>(header + H_NEXT, <u32>txLoad64(directory));
+  store<u32>(header + H_NAME_LENGTH, nameLength);
+  memory.copy(header + H_NAME, SCRATCH_BASE, nameLength);
+  let status = txWrite(at, header, HEADER_SIZE);
+  if (status == TX_OK) status = txStore64(directory, at);
+  return status != TX_OK ? <i64>status : <i64>at;
+}
+
+/** The cache after the one at `at` in the pool's directory (the first for 0), or 0. */
+export function kv_next(at: u32): u32 {
+  if (at == 0) return <u32>load64(poolAddr(<u32>ctl<u64>(CTL_META_OFFSET) + META_KV_DIRECTORY));
+  return load<u32>(poolAddr(at + H_NEXT));
+}
+
+/** The cache named by the `nameLength` bytes at the start of the scratch area (pool offset), or 0. */
+export function kv_find(nameLength: u32): u32 {
+  for (let at = kv_next(0); at != 0; at = kv_next(at)) {
+    const base = poolAddr(at);
+    if (load<u32>(base + H_NAME_LENGTH) == nameLength && memory.compare(base + H_NAME, SCRATCH_BASE, nameLength) == 0) return at;
+  }
+  return 0;
+}
+
+/** Readies a cache found after a restart: clears bucket lock words a crash may have left set, and the handle's counters. */
+export function kv_open(at: u32, statsSlot: u32): void {
+  use(at, statsSlot);
+  for (let b: u32 = 0; b <= bucketMask; b++) store<u32>(poolAddr(bucketsAt + b * BUCKET_SIZE), 0);
+  memory.fill(stats, 0, STATS_SIZE);
+}
+
+/**
+ * Geometry, queue sizes and counters into the scratch area as u64s: capacity,
+ * cold target, hot slots, ghost slots, cold, hot, ghost, then the handle's
+ * eight counters (hits, misses, sets, evictions, ghost hits, promotions, soft
+ * faults, stores by hits on hot entries), then the flags.
+ */
+export function kv_info(at: u32, statsSlot: u32): void {
+  use(at, statsSlot);
+  const base = poolAddr(at);
+  const out = SCRATCH_BASE;
+  store<u64>(out, capacity);
+  store<u64>(out + 8, coldTarget);
+  store<u64>(out + 16, hotSlots);
+  store<u64>(out + 24, ghostSlots);
+  store<u64>(out + 32, load<u32>(base + H_STATE + S_COLD_COUNT));
+  store<u64>(out + 40, load<u32>(base + H_STATE + S_HOT_COUNT));
+  store<u64>(out + 48, load<u32>(base + H_STATE + S_GHOST_COUNT));
+  memory.copy(out + 56, stats, STATS_SIZE);
+  store<u64>(out + 120, load<u32>(base + H_FLAGS));
+}
+
+/**
+ * Entry `index` (from 1) for inspection: returns its tag (0 free, 1 cold,
+ * 2 ghost, 3 hot) and writes key (u64), value offset, value length and key
+ * length (u32s) to the scratch area; -1 past the last record ever used.
+ */
+export function kv_entry(at: u32, index: u32): i32 {
+  use(at, 0);
+  if (index == 0 || index > load<u32>(poolAddr(at + H_STATE + S_FRESH))) return -1;
+  const record = poolAddr(entryAt(index));
+  store<u64>(SCRATCH_BASE, load<u64>(record + E_KEY));
+  store<u32>(SCRATCH_BASE + 8, load<u32>(record + E_VALUE));
+  store<u32>(SCRATCH_BASE + 12, load<u32>(record + E_LENGTH));
+  store<u32>(SCRATCH_BASE + 16, load<u16>(record + E_KEY_LENGTH));
+  return load<u8>(record + E_TAG);
+}
+
+/**
+ * Checks the cache's invariants on the committed state; returns 0, or the
+ * number of the first that fails: 1 header, 2 a chain holds a free record or
+ * one of another bucket, 3 a chain is longer than the records, 4 cold ring,
+ * 5 ghost ring, 6 hot ring, 7 queue counts, 8 free list, 9 a value block,
+ * 10 capacity.
+ */
+export function kv_check(at: u32): i32 {
+  const base = poolAddr(at);
+  if (load<u32>(base + H_MAGIC) != KV_MAGIC) return 1;
+  use(at, 0);
+  const entries = load<u32>(base + H_ENTRIES);
+  const state = base + H_STATE;
+  const fresh = load<u32>(state + S_FRESH);
+  if (fresh > entries || hotSlots + coldTarget != capacity && twoPhase) return 1;
+  let chained: u32 = 0;
+  for (let b: u32 = 0; b <= bucketMask; b++) {
+    const bucket = bucketsAt + b * BUCKET_SIZE;
+    let e = load<u32>(poolAddr(bucket + 4));
+    while (e != 0) {
+      if (e > fresh) return 2;
+      const record = poolAddr(entryAt(e));
+      if (load<u8>(record + E_TAG) == TAG_FREE || bucketOf(load<u64>(record + E_KEY)) != bucket) return 2;
+      if (++chained > fresh) return 3;
+      e = load<u32>(record + E_NEXT);
+    }
+  }
+  const coldInRing = ringCheck(coldAt, twoPhase ? capacity : 0, load<u32>(state + S_COLD_HEAD), load<u32>(state + S_COLD_USED), TAG_COLD);
+  if (coldInRing < 0) return 4;
+  const ghost = ringCheck(ghostAt, ghostRing(), load<u32>(state + S_GHOST_HEAD), load<u32>(state + S_GHOST_USED), TAG_GHOST);
+  if (ghost < 0) return 5;
+  const hot = ringCheck(hotAt, hotSlots, 0, hotSlots, TAG_HOT);
+  if (hot < 0) return 6;
+  let cold: u32 = 0;
+  for (let e: u32 = 1; e <= fresh; e++) {
+    const record = poolAddr(entryAt(e));
+    const tag = load<u8>(record + E_TAG);
+    if (tag == TAG_COLD) cold++;
+    if ((tag == TAG_COLD || tag == TAG_HOT) != (load<u32>(record + E_VALUE) != 0)) return 9;
+    if (load<u32>(record + E_LENGTH) > KV_MAX_VALUE || <u32>load<u16>(record + E_KEY_LENGTH) > KV_MAX_KEY) return 9;
+  }
+  if ((twoPhase && <u32>coldInRing != cold) || cold != load<u32>(state + S_COLD_COUNT) || <u32>ghost != load<u32>(state + S_GHOST_COUNT)
+    || <u32>hot != load<u32>(state + S_HOT_COUNT) || cold + <u32>(ghost + hot) != chained) return 7;
+  let free: u32 = 0;
+  for (let e = load<u32>(state + S_FREE); e != 0; e = load<u32>(poolAddr(entryAt(e) + E_NEXT))) {
+    if (e > fresh || load<u8>(poolAddr(entryAt(e) + E_TAG)) != TAG_FREE || ++free > fresh) return 8;
+  }
+  if (free + chained != fresh) return 8;
+  if (cold + <u32>hot > capacity || <u32>ghost > ghostSlots) return 10;
+  return 0;
+}
+
+/** Live entries of `tag` in a ring whose window is [head, head + used); -1 if a slot disagrees with its entry. */
+function ringCheck(ring: u32, slots: u32, head: u32, used: u32, tag: u8): i32 {
+  if (slots == 0) return used == 0 ? 0 : -1;
+  if (head >= slots || used > slots) return -1;
+  let live: i32 = 0;
+  for (let i: u32 = 0; i < slots; i++) {
+    const slot = (head + i) % slots;
+    const e = load<u32>(poolAddr(ring + slot * 4));
+    if (e == 0) continue;
+    if (i >= used) return -1;
+    const record = poolAddr(entryAt(e));
+    if (load<u8>(record + E_TAG) != tag || load<u32>(record + E_POS) != slot) return -1;
+    live++;
+  }
+  return live;
+}
