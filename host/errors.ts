@@ -150,3 +150,17 @@ export class PoolLockedError extends PmemError {
     super('EBUSY', `${path} is open in process ${pid}`, { path, pid });
   }
 }
+
+/** A cache that does not evict is full. */
+export class CacheFullError extends PmemError {
+  constructor(name: string) {
+    super('EFULL', `cache ${name} is full and does not evict`, { name });
+  }
+}
+
+/** A key, value or name is longer than its documented maximum. */
+export class SizeLimitError extends PmemError {
+  constructor(what: string, limit: number) {
+    super('E2BIG', `the ${what} is longer than ${limit} bytes`, { what, limit });
+  }
+}

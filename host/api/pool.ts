@@ -2,7 +2,8 @@
 // persistence primitives, checkpoints, the platform model and clean shutdown.
 import type { DeviceCounters, NvdimmDevice } from '../device/nvdimm-device.js';
 import { type DevicePersonality, parsePersonality } from '../device/personality.js';
-import { InvalidArgumentError, PoolNotFoundError } from '../errors.js';
+import { InvalidArgumentError, NoSpaceError, PoolNotFoundError, SizeLimitError } from '../errors.js';
+import { KV_MAX_NAME_BYTES, Kv, type KvOptions } from './kv.js';
 import { Transaction, type TxLog } from './transaction.js';
 import { Platform } from '../platform/platform.js';
 import type { RestoreReport } from '../platform/power-target.js';
@@ -68,9 +69,15 @@ function parseLog(options: TxOptions | undefined): TxLog {
   return log;
 }
 
+/** Caches a pool keeps open at once (each handle has its own counters in the core). */
+const MAX_OPEN_CACHES = 16;
+const MAX_CACHE_CAPACITY = 1 << 24;
+const EVICT_FLAGS = { none: 0, 'two-phase': 1 } as const;
+
 export class Pool {
   /** The BIOS/platform model: AC power loss, power restore, background flushing. */
   readonly platform: Platform;
+  private readonly caches = new Map<string, Kv>();
 
   private constructor(private readonly runtime: PoolRuntime) {
     this.platform = new Platform(runtime);
@@ -163,6 +170,64 @@ export class Pool {
     const commitId = this.runtime.commitTransaction();
     tx.finish(commitId === 0n ? undefined : commitId);
     return result;
+  }
+
+  /**
+   * The persistent cache named `name`, created with `capacity` entries if the
+   * pool has none of that name. Creating one is a transaction; on an adr pool
+   * it also saves an image, which carries the cache's zeroed tables.
+   */
+  kv(name: string, options: KvOptions = {}): Kv {
+    this.runtime.assertRunning();
+    if (typeof name !== 'string' || name === '') throw new InvalidArgumentError('a cache needs a name');
+    const evict = options.evict ?? 'two-phase';
+    if (evict !== 'two-phase' && evict !== 'none') throw new InvalidArgumentError(`evict must be 'two-phase' or 'none'; got ${String(evict)}`);
+    const { capacity } = options;
+    if (capacity !== undefined && (!Number.isInteger(capacity) || capacity < 2 || capacity > MAX_CACHE_CAPACITY)) {
+      throw new InvalidArgumentError(`capacity must be an integer in 2..${MAX_CACHE_CAPACITY}`, { capacity });
+    }
+    const open = this.caches.get(name);
+    if (open) return this.matching(open, capacity, evict);
+    if (this.caches.size >= MAX_OPEN_CACHES) throw new InvalidArgumentError(`at most ${MAX_OPEN_CACHES} caches can be open on one pool`);
+    const nameBytes = new TextEncoder().encode(name);
+    if (nameBytes.length > KV_MAX_NAME_BYTES) throw new SizeLimitError('cache name', KV_MAX_NAME_BYTES);
+    const { core, scratch } = this.runtime;
+    scratch.set(nameBytes);
+    let offset = core.kv_find(nameBytes.length);
+    if (offset === 0) {
+      if (capacity === undefined) throw new InvalidArgumentError(`there is no cache ${name}: give a capacity to create it`);
+      offset = this.createCache(nameBytes, capacity, EVICT_FLAGS[evict]);
+    }
+    const kv = new Kv(this.runtime, offset, this.caches.size, name);
+    core.kv_open(offset, this.caches.size);
+    this.caches.set(name, this.matching(kv, capacity, evict));
+    return kv;
+  }
+
+  private createCache(nameBytes: Uint8Array, capacity: number, flags: number): number {
+    const { runtime } = this;
+    runtime.assertNoTransaction();
+    runtime.prepareRawStore();
+    runtime.beginTransaction('redo');
+    runtime.scratch.set(nameBytes);
+    const offset = Number(runtime.core.kv_create(capacity, flags, nameBytes.length));
+    if (offset < 0) {
+      runtime.abortTransaction();
+      throw new NoSpaceError(runtime.core.kv_block_size(capacity, flags));
+    }
+    runtime.commitTransaction();
+    runtime.flushCommits();
+    if (runtime.personality === 'adr') runtime.save();
+    return offset;
+  }
+
+  /** `kv` if it has the capacity and policy asked for (when asked). */
+  private matching(kv: Kv, capacity: number | undefined, evict: 'two-phase' | 'none'): Kv {
+    const stats = kv.stats();
+    if ((capacity !== undefined && stats.capacity !== capacity) || kv.evict !== evict) {
+      throw new InvalidArgumentError(`cache ${kv.name} exists with capacity ${stats.capacity} and evict '${kv.evict}'`);
+    }
+    return kv;
   }
 
   /** The newest commit ID. */

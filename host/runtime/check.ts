@@ -58,10 +58,13 @@ export async function checkPool(store: BackingStore, onProgress?: ProgressCallba
         report.errors.push({ code: 'ECORRUPT', message: `slot ${slot.slot}: ${slot.problem}`, slot: slot.slot });
       }
     }
-    // The newest image is in memory: recover it there (nothing is written back) and check the allocator.
-    const badChunk = runtime.checkStructures();
+    // The newest image is in memory: recover it there (nothing is written back) and check the allocator and caches.
+    const { badChunk, badCaches } = runtime.checkStructures();
     if (badChunk !== undefined) {
       report.errors.push({ code: 'EHEAP', message: `the allocator metadata of heap chunk ${badChunk} is inconsistent` });
+    }
+    for (const { offset, invariant } of badCaches) {
+      report.errors.push({ code: 'ECACHE', message: `the cache at pool offset ${offset} fails invariant ${invariant}` });
     }
     for (const slot of report.slots) {
       if (slot.state !== 'complete' || slot.problem || slot.slot === runtime.newestSlot) continue;

@@ -448,13 +448,18 @@ export class PoolRuntime implements PowerTarget {
 
   /**
    * Runs transaction recovery on the loaded image (in memory only, for a
-   * read-only pool) and checks the allocator; returns the first bad chunk, if any.
+   * read-only pool) and checks the allocator and every persistent cache.
    */
-  checkStructures(): number | undefined {
+  checkStructures(): { badChunk: number | undefined; badCaches: Array<{ offset: number; invariant: number }> } {
     if (!this.readOnly) throw new InvalidArgumentError('checkStructures needs a read-only pool');
     recoverInMemory(this.core, this.device);
     const bad = Number(this.core.heap_check());
-    return bad === 0 ? undefined : bad - 1;
+    const badCaches = [];
+    for (let at = this.core.kv_next(0); at !== 0; at = this.core.kv_next(at)) {
+      const invariant = this.core.kv_check(at);
+      if (invariant !== 0) badCaches.push({ offset: at, invariant });
+    }
+    return { badChunk: bad === 0 ? undefined : bad - 1, badCaches };
   }
 
   /** Moves the core's dirty-page bits into the image store's pending sets. */

@@ -1,0 +1,285 @@
+// A persistent cache in a pool (assembly/kv.ts): get, set, has, delete, stats,
+// and batch forms over typed arrays. Every set and delete is a redo
+// transaction, durable when it returns under the pool's device and sync
+// setting (like `txSync`), so the cache reopens warm and valid after any crash.
+import { CacheFullError, InvalidArgumentError, NoSpaceError, PmemError, SizeLimitError } from '../errors.js';
+import { type CacheEntry, cacheEntries } from '../runtime/cache-entries.js';
+import type { PoolRuntime } from '../runtime/pool-runtime.js';
+
+export type KvKey = number | string | Uint8Array;
+export type KvValue = Uint8Array | string;
+
+export interface KvOptions {
+  /** Most entries the cache holds at once; required to create it. */
+  capacity?: number;
+  /** 'two-phase' (the default) evicts by the cold/ghost/hot policy; 'none' never evicts and a set into a full cache fails. */
+  evict?: 'two-phase' | 'none';
+}
+
+export interface KvStats {
+  capacity: number;
+  /** Entries in each queue now (ghost entries hold keys only). */
+  cold: number;
+  hot: number;
+  ghost: number;
+  /** Since this handle opened: */
+  hits: number;
+  misses: number;
+  sets: number;
+  evictions: number;
+  ghostHits: number;
+  promotions: number;
+  /** Hits on ARMED hot entries, which flipped them back to HOT. */
+  softFaults: number;
+  /** Debug: stores to cache metadata made by hits on hot entries (only soft faults make any). */
+  hotHitStores: number;
+}
+
+/** Result of `getMany`: value i is `values[i * stride, i * stride + min(lengths[i], stride))`, or a miss when `lengths[i]` is -1. */
+export interface KvBatch {
+  lengths: Int32Array;
+  values: Uint8Array;
+  stride: number;
+}
+
+export const KV_MAX_KEY_BYTES = 256;
+export const KV_MAX_VALUE_BYTES = 8192;
+export const KV_MAX_NAME_BYTES = 64;
+const STATUS_FULL = -7;
+const STATUS_NO_SPACE = -4;
+// Scratch layout for single operations: key bytes, the core's key-compare area, then the value.
+const KEY_AT = 0;
+const VALUE_AT = 1024;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+function keyError(key: unknown): PmemError {
+  return new InvalidArgumentError('a key is a non-negative safe integer, a string or a Uint8Array', { key: String(key) });
+}
+
+export class Kv {
+  private readonly scratch: Uint8Array;
+  private readonly scratchAt: number;
+
+  constructor(
+    private readonly runtime: PoolRuntime,
+    /** Pool offset of the cache's block. */
+    readonly offset: number,
+    private readonly statsSlot: number,
+    readonly name: string,
+  ) {
+    this.scratch = runtime.scratch;
+    this.scratchAt = runtime.scratch.byteOffset;
+  }
+
+  /** The value of `key` (a copy), or undefined on a miss. A hit on a hot entry stores nothing. */
+  get(key: KvKey): Uint8Array | undefined {
+    const length = this.lookup(key, true);
+    return length < 0 ? undefined : this.scratch.slice(VALUE_AT, VALUE_AT + length);
+  }
+
+  /** `get`, decoded as UTF-8. */
+  getString(key: KvKey): string | undefined {
+    const length = this.lookup(key, true);
+    return length < 0 ? undefined : decoder.decode(this.scratch.subarray(VALUE_AT, VALUE_AT + length));
+  }
+
+  /** Whether `key` holds a value; unlike `get`, it counts nothing and changes no hint. */
+  has(key: KvKey): boolean {
+    return this.lookup(key, false) >= 0;
+  }
+
+  /** Stores `value` under `key`, evicting by the policy when the cache is full. */
+  set(key: KvKey, value: KvValue): void {
+    const length = this.stageValue(value, VALUE_AT);
+    this.transaction(() =>
+      typeof key === 'number'
+        ? this.runtime.core.kv_set_num(this.offset, this.statsSlot, this.numberKey(key), this.scratchAt + VALUE_AT, length)
+        : this.runtime.core.kv_set_bytes(this.offset, this.statsSlot, this.scratchAt, this.stageKey(key), this.scratchAt + VALUE_AT, length),
+    );
+  }
+
+  /** Removes `key`; returns whether it held a value. */
+  delete(key: KvKey): boolean {
+    const status = this.transaction(() =>
+      typeof key === 'number'
+        ? this.runtime.core.kv_delete_num(this.offset, this.statsSlot, this.numberKey(key))
+        : this.runtime.core.kv_delete_bytes(this.offset, this.statsSlot, this.scratchAt, this.stageKey(key)),
+    );
+    return status === 1;
+  }
+
+  /** Looks up integer keys in one call into the core; copies at most `stride` bytes of each value. */
+  getMany(keys: ArrayLike<number>, stride = 64): KvBatch {
+    this.runtime.assertRunning();
+    this.checkStride(stride);
+    const n = keys.length;
+    const lengths = new Int32Array(n);
+    const values = new Uint8Array(n * stride);
+    const chunk = this.batchChunk(stride);
+    const { keyView, lengthView, valuesAt } = this.batchViews(chunk, stride);
+    for (let done = 0; done < n; done += chunk) {
+      const m = Math.min(chunk, n - done);
+      for (let i = 0; i < m; i++) keyView[i] = this.numberKey(keys[done + i]);
+      this.runtime.core.kv_get_many_num(this.offset, this.statsSlot, keyView.byteOffset, m, lengthView.byteOffset, this.scratchAt + valuesAt, stride);
+      lengths.set(lengthView.subarray(0, m), done);
+      values.set(this.scratch.subarray(valuesAt, valuesAt + m * stride), done * stride);
+    }
+    return { lengths, values, stride };
+  }
+
+  /**
+   * Sets integer keys: value i is `values[i * stride, i * stride + lengths[i])`
+   * (`stride` bytes when `lengths` is omitted). The sets commit in as few
+   * transactions as their journal allows.
+   */
+  setMany(keys: ArrayLike<number>, values: Uint8Array, stride: number, lengths?: ArrayLike<number>): void {
+    this.runtime.assertRunning();
+    this.checkStride(stride);
+    const n = keys.length;
+    if (!(values instanceof Uint8Array) || values.length < n * stride) {
+      throw new InvalidArgumentError('values must be a Uint8Array of keys.length * stride bytes');
+    }
+    const chunk = this.batchChunk(stride);
+    const { keyView, lengthView, valuesAt } = this.batchViews(chunk, stride);
+    for (let done = 0; done < n; ) {
+      const m = Math.min(chunk, n - done);
+      for (let i = 0; i < m; i++) {
+        keyView[i] = this.numberKey(keys[done + i]);
+        const length = lengths ? lengths[done + i] : stride;
+        if (!Number.isInteger(length) || length < 0 || length > stride) throw new InvalidArgumentError('each length must be within 0..stride');
+        lengthView[i] = length;
+      }
+      this.scratch.set(values.subarray(done * stride, (done + m) * stride), valuesAt);
+      for (let at = 0; at < m; ) {
+        const set = this.transaction(() =>
+          this.runtime.core.kv_set_many_num(
+            this.offset, this.statsSlot, keyView.byteOffset + at * 8, m - at, lengthView.byteOffset + at * 4,
+            this.scratchAt + valuesAt + at * stride, stride,
+          ),
+        );
+        at += set;
+      }
+      done += m;
+    }
+  }
+
+  /** The eviction policy the cache was created with. */
+  get evict(): 'two-phase' | 'none' {
+    this.runtime.core.kv_info(this.offset, this.statsSlot);
+    return (new BigUint64Array(this.scratch.buffer, this.scratchAt, 16)[15] & 1n) === 1n ? 'two-phase' : 'none';
+  }
+
+  stats(): KvStats {
+    this.runtime.assertRunning();
+    this.runtime.core.kv_info(this.offset, this.statsSlot);
+    const w = new BigUint64Array(this.scratch.buffer, this.scratchAt, 15);
+    const n = (i: number) => Number(w[i]);
+    return {
+      capacity: n(0), cold: n(4), hot: n(5), ghost: n(6),
+      hits: n(7), misses: n(8), sets: n(9), evictions: n(10), ghostHits: n(11), promotions: n(12), softFaults: n(13), hotHitStores: n(14),
+    };
+  }
+
+  /** Every entry (ghosts included, with their keys only), for inspection. */
+  entries(): CacheEntry[] {
+    this.runtime.assertRunning();
+    return [...cacheEntries(this.runtime.core, this.runtime.memory.buffer, this.offset)];
+  }
+
+  /** Checks the cache's invariants on its committed state; throws ECORRUPT with the failed invariant. */
+  check(): void {
+    this.runtime.assertRunning();
+    const failed = this.runtime.core.kv_check(this.offset);
+    if (failed !== 0) throw new PmemError('ECORRUPT', `cache ${this.name} fails invariant ${failed}`, { invariant: failed });
+  }
+
+  private lookup(key: KvKey, touch: boolean): number {
+    this.runtime.assertRunning();
+    const { core } = this.runtime;
+    const room = touch ? this.scratch.length - VALUE_AT : 0;
+    const dst = this.scratchAt + VALUE_AT;
+    return typeof key === 'number'
+      ? core.kv_get_num(this.offset, this.statsSlot, this.numberKey(key), dst, room, touch)
+      : core.kv_get_bytes(this.offset, this.statsSlot, this.scratchAt, this.stageKey(key), dst, room, touch);
+  }
+
+  /** Runs one core operation in its own redo transaction; returns its non-negative result. */
+  private transaction(operation: () => number): number {
+    this.runtime.beginTransaction('redo');
+    let status: number;
+    try {
+      status = operation();
+    } catch (error) {
+      this.runtime.abortTransaction();
+      throw error;
+    }
+    // A set that found no room for its value still made valid evictions: they commit.
+    if (status >= 0 || status === STATUS_NO_SPACE) {
+      this.runtime.commitTransaction();
+      this.runtime.flushCommits();
+    } else {
+      this.runtime.abortTransaction();
+    }
+    if (status >= 0) return status;
+    if (status === STATUS_NO_SPACE) throw new NoSpaceError(0);
+    if (status === STATUS_FULL) throw new CacheFullError(this.name);
+    throw new PmemError('EINTERNAL', `cache operation failed with status ${status}`);
+  }
+
+  private numberKey(key: number): number {
+    if (!Number.isSafeInteger(key) || key < 0) throw keyError(key);
+    return key;
+  }
+
+  /** Copies a string or byte key to the scratch area; returns its length. */
+  private stageKey(key: KvKey): number {
+    let length: number;
+    if (typeof key === 'string') {
+      const { read, written } = encoder.encodeInto(key, this.scratch.subarray(KEY_AT, KEY_AT + KV_MAX_KEY_BYTES + 1));
+      if (read < key.length || written > KV_MAX_KEY_BYTES) throw new SizeLimitError('key', KV_MAX_KEY_BYTES);
+      length = written;
+    } else if (key instanceof Uint8Array) {
+      if (key.length > KV_MAX_KEY_BYTES) throw new SizeLimitError('key', KV_MAX_KEY_BYTES);
+      this.scratch.set(key, KEY_AT);
+      length = key.length;
+    } else {
+      throw keyError(key);
+    }
+    if (length === 0) throw new InvalidArgumentError('a key must not be empty');
+    return length;
+  }
+
+  /** Copies a value to the scratch area at `at`; returns its length. */
+  private stageValue(value: KvValue, at: number): number {
+    if (typeof value === 'string') {
+      const { read, written } = encoder.encodeInto(value, this.scratch.subarray(at, at + KV_MAX_VALUE_BYTES + 1));
+      if (read < value.length || written > KV_MAX_VALUE_BYTES) throw new SizeLimitError('value', KV_MAX_VALUE_BYTES);
+      return written;
+    }
+    if (!(value instanceof Uint8Array)) throw new InvalidArgumentError('a value is a Uint8Array or a string');
+    if (value.length > KV_MAX_VALUE_BYTES) throw new SizeLimitError('value', KV_MAX_VALUE_BYTES);
+    this.scratch.set(value, at);
+    return value.length;
+  }
+
+  private checkStride(stride: number): void {
+    if (!Number.isInteger(stride) || stride < 1 || stride > KV_MAX_VALUE_BYTES) {
+      throw new InvalidArgumentError(`stride must be an integer in 1..${KV_MAX_VALUE_BYTES}`);
+    }
+  }
+
+  /** Keys per call into the core so that keys, lengths and values fit the scratch area. */
+  private batchChunk(stride: number): number {
+    return Math.min(4096, Math.floor(this.scratch.length / (12 + stride)));
+  }
+
+  private batchViews(chunk: number, stride: number) {
+    const keyView = new Float64Array(this.scratch.buffer, this.scratchAt, chunk);
+    const lengthView = new Int32Array(this.scratch.buffer, this.scratchAt + chunk * 8, chunk);
+    const valuesAt = chunk * 12;
+    if (valuesAt + chunk * stride > this.scratch.length) throw new InvalidArgumentError('stride too large for a batch');
+    return { keyView, lengthView, valuesAt };
+  }
+}

@@ -1,0 +1,39 @@
+// Reads a persistent cache's entry records (assembly/kv.ts) for inspection:
+// tests, the crash-state explorer and `Kv.entries()`.
+import type { Core } from '../core/core.js';
+
+export type CacheQueue = 'cold' | 'ghost' | 'hot';
+
+export interface CacheEntry {
+  /** The integer key, or the 64-bit hash of a byte key. */
+  key: bigint;
+  /** 0 for an integer key, else the byte key's length (its bytes begin the value block). */
+  keyLength: number;
+  queue: CacheQueue;
+  /** A copy of the value; undefined for a ghost, which keeps its key only. */
+  value: Uint8Array | undefined;
+}
+
+const QUEUES: Record<number, CacheQueue> = { 1: 'cold', 2: 'ghost', 3: 'hot' };
+
+/** Every entry of the cache at pool offset `offset`, in record order, as the committed state has it. */
+export function* cacheEntries(core: Core, memory: ArrayBufferLike, offset: number): Generator<CacheEntry> {
+  const scratch = new DataView(memory, core.SCRATCH_BASE.value, 24);
+  const poolBase = core.POOL_BASE.value;
+  for (let index = 1; ; index++) {
+    const tag = core.kv_entry(offset, index);
+    if (tag < 0) return;
+    const queue = QUEUES[tag];
+    if (!queue) continue;
+    const keyLength = scratch.getUint32(16, true);
+    const value = scratch.getUint32(8, true);
+    const length = scratch.getUint32(12, true);
+    const at = poolBase + value + keyLength;
+    yield {
+      key: scratch.getBigUint64(0, true),
+      keyLength,
+      queue,
+      value: queue === 'ghost' ? undefined : new Uint8Array(memory, at, length).slice(),
+    };
+  }
+}

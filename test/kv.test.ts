@@ -1,0 +1,216 @@
+// The persistent cache: its API, typed errors, the policy's scan resistance
+// and store-free hot hits, and a warm reopen.
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { KV_MAX_KEY_BYTES, KV_MAX_VALUE_BYTES, MemoryStore, PmemError, Pool } from '../host/api/index.js';
+import { MiB, patternBytes, tempDir } from './helpers.js';
+
+const memoryPool = (size = 16 * MiB, device: 'eadr' | 'adr' | 'nvdimm-n' = 'eadr') =>
+  Pool.open({ store: new MemoryStore(), size, create: true, device, backgroundFlushMs: 0 });
+
+function codeOf(action: () => unknown): string | undefined {
+  try {
+    action();
+  } catch (error) {
+    expect(error).toBeInstanceOf(PmemError);
+    return (error as PmemError).code;
+  }
+  return undefined;
+}
+
+describe('persistent cache', () => {
+  const dir = tempDir();
+
+  it('stores integer, string and byte keys with byte and string values', async () => {
+    for (const device of ['adr', 'eadr', 'nvdimm-n'] as const) {
+      const pool = await memoryPool(16 * MiB, device);
+      const kv = pool.kv('things', { capacity: 100 });
+      kv.set(7, patternBytes(40, 7));
+      kv.set('name', 'wasm-pmem');
+      kv.set(new Uint8Array([0, 1, 2]), new Uint8Array([9, 9]));
+      kv.set('empty', '');
+      expect(kv.get('empty')).toEqual(new Uint8Array(0));
+      expect(kv.get(7)).toEqual(patternBytes(40, 7));
+      expect(kv.getString('name')).toBe('wasm-pmem');
+      expect(kv.get(new Uint8Array([0, 1, 2]))).toEqual(new Uint8Array([9, 9]));
+      expect(kv.get(8)).toBeUndefined();
+      expect(kv.get('nam')).toBeUndefined();
+      kv.set('name', 'replaced');
+      expect(kv.getString('name')).toBe('replaced');
+      expect(kv.has(7)).toBe(true);
+      expect(kv.delete(7)).toBe(true);
+      expect(kv.delete(7)).toBe(false);
+      expect(kv.has(7)).toBe(false);
+      kv.check();
+      expect(pool.kv('things')).toBe(kv);
+      await pool.close();
+    }
+  });
+
+  it('gives typed errors for bad keys, values, names and options, and changes nothing', async () => {
+    const pool = await memoryPool();
+    const kv = pool.kv('c', { capacity: 10 });
+    kv.set(1, 'one');
+    const before = kv.entries();
+    const lastCommit = pool.lastCommitId;
+    const cases: Array<[string, () => unknown]> = [
+      ['EINVAL', () => kv.set(-1, 'x')],
+      ['EINVAL', () => kv.set(1.5, 'x')],
+      ['EINVAL', () => kv.set(2 ** 53, 'x')],
+      ['EINVAL', () => kv.get(Number.NaN)],
+      ['EINVAL', () => kv.set({} as unknown as string, 'x')],
+      ['EINVAL', () => kv.set('', 'x')],
+      ['EINVAL', () => kv.set(2, 5 as unknown as string)],
+      ['E2BIG', () => kv.set('k'.repeat(KV_MAX_KEY_BYTES + 1), 'x')],
+      ['E2BIG', () => kv.set(new Uint8Array(KV_MAX_KEY_BYTES + 1), 'x')],
+      ['E2BIG', () => kv.set(2, new Uint8Array(KV_MAX_VALUE_BYTES + 1))],
+      ['E2BIG', () => pool.kv('n'.repeat(65), { capacity: 10 })],
+      ['EINVAL', () => pool.kv('c', { capacity: 11 })],
+      ['EINVAL', () => pool.kv('c', { evict: 'none' })],
+      ['EINVAL', () => pool.kv('other')],
+      ['EINVAL', () => pool.kv('other', { capacity: 1 })],
+      ['EINVAL', () => pool.kv('other', { capacity: 10, evict: 'lru' as 'none' })],
+      ['EINVAL', () => kv.getMany([1, -2])],
+      ['EINVAL', () => kv.setMany([1], new Uint8Array(4), 8)],
+    ];
+    for (const [code, action] of cases) expect(codeOf(action), String(action)).toBe(code);
+    expect(kv.get(KV_MAX_VALUE_BYTES)).toBeUndefined();
+    kv.set(3, new Uint8Array(KV_MAX_VALUE_BYTES)); // the maximum itself is fine
+    kv.set('k'.repeat(KV_MAX_KEY_BYTES), 'longest key');
+    expect(kv.getString('k'.repeat(KV_MAX_KEY_BYTES))).toBe('longest key');
+    expect(pool.lastCommitId).toBe(lastCommit + 2n);
+    expect(kv.entries().filter((e) => e.key === 1n)).toEqual(before);
+    kv.check();
+    await pool.close();
+  });
+
+  it("a cache that does not evict fails with EFULL when full, and a full heap gives ENOSPC; both leave it valid", async () => {
+    const pool = await memoryPool();
+    const kv = pool.kv('fixed', { capacity: 4, evict: 'none' });
+    for (let i = 0; i < 4; i++) kv.set(i, `v${i}`);
+    expect(codeOf(() => kv.set(4, 'v4'))).toBe('EFULL');
+    kv.set(0, 'replaced'); // replacing needs no room
+    expect(kv.delete(1)).toBe(true);
+    kv.set(4, 'v4');
+    expect(kv.stats()).toMatchObject({ cold: 4, hot: 0, ghost: 0, evictions: 0 });
+    kv.check();
+
+    const small = await memoryPool(2 * MiB);
+    const big = small.kv('big', { capacity: 1000 });
+    let failure: string | undefined;
+    for (let i = 0; i < 1000 && !failure; i++) failure = codeOf(() => big.set(i, new Uint8Array(KV_MAX_VALUE_BYTES)));
+    expect(failure).toBe('ENOSPC');
+    big.check();
+    expect(big.stats().cold).toBeGreaterThan(0);
+    await pool.close();
+    await small.close();
+  });
+
+  it('batch forms agree with single calls', async () => {
+    const pool = await memoryPool();
+    const single = pool.kv('single', { capacity: 500 });
+    const batched = pool.kv('batched', { capacity: 500 });
+    const seed = 42;
+    let x = seed;
+    const next = () => (x = (Math.imul(x, 1103515245) + 12345) >>> 0) % 2000;
+    for (let round = 0; round < 20; round++) {
+      const keys = Float64Array.from({ length: 200 }, next);
+      const got = batched.getMany(keys, 8);
+      const misses = keys.filter((_, i) => got.lengths[i] < 0);
+      const values = new Uint8Array(misses.length * 8);
+      misses.forEach((key, i) => new DataView(values.buffer).setFloat64(i * 8, key, true));
+      batched.setMany(misses, values, 8);
+      // The same calls one key at a time: every lookup first, then the sets of the misses in order.
+      const looked = Array.from(keys, (key) => single.get(key));
+      for (let i = 0; i < keys.length; i++) {
+        const value = looked[i];
+        expect(got.lengths[i] < 0, `seed ${seed}`).toBe(value === undefined);
+        if (value) expect(got.values.subarray(i * 8, i * 8 + 8)).toEqual(value);
+      }
+      misses.forEach((key, i) => single.set(key, values.subarray(i * 8, i * 8 + 8)));
+    }
+    expect(batched.entries()).toEqual(single.entries());
+    batched.check();
+    await pool.close();
+  });
+
+  it('is scan resistant: a one-pass scan of 10x capacity keeps 99% of a hot set that fits', async () => {
+    const capacity = 1000;
+    const pool = await memoryPool(64 * MiB);
+    const kv = pool.kv('scan', { capacity });
+    const hotSet = Array.from({ length: 500 }, (_, i) => i);
+    const value = new Uint8Array(16);
+    for (let round = 0; round < 3; round++) for (const key of hotSet) if (!kv.get(key)) kv.set(key, value);
+    for (let key = 1_000_000; key < 1_000_000 + 10 * capacity; key++) if (!kv.get(key)) kv.set(key, value);
+    const resident = hotSet.filter((key) => kv.has(key)).length;
+    expect(resident / hotSet.length).toBeGreaterThanOrEqual(0.99);
+    expect(kv.stats().hot).toBeGreaterThanOrEqual(495);
+    kv.check();
+    await pool.close();
+  });
+
+  it('hits on HOT entries make no metadata store; an armed entry pays one soft fault', async () => {
+    const capacity = 100;
+    const pool = await memoryPool();
+    const kv = pool.kv('hits', { capacity });
+    const value = new Uint8Array(8);
+    // Keys hit while cold move to hot when cold evicts them.
+    for (let key = 0; key < 50; key++) kv.set(key, value);
+    for (let key = 0; key < 50; key++) kv.get(key);
+    for (let key = 1000; key < 1100; key++) kv.set(key, value);
+    expect(kv.stats().hot).toBe(50);
+    const before = kv.stats();
+    for (let round = 0; round < 20; round++) for (let key = 0; key < 50; key++) expect(kv.get(key)).toBeDefined();
+    const after = kv.stats();
+    expect(after.hits - before.hits).toBe(1000);
+    expect(after.hotHitStores).toBe(before.hotHitStores);
+    expect(after.hotHitStores).toBe(0);
+    // Ghost hits sweep the hot ring, which arms entries; each armed entry's next hit stores once.
+    for (let key = 1000; key < 1100; key++) if (!kv.get(key)) kv.set(key, value);
+    const armed = kv.stats();
+    for (let round = 0; round < 3; round++) for (let key = 0; key < 50; key++) kv.get(key);
+    const faulted = kv.stats();
+    expect(faulted.softFaults - armed.softFaults).toBeLessThanOrEqual(50);
+    expect(faulted.hotHitStores - armed.hotHitStores).toBe(faulted.softFaults - armed.softFaults);
+    kv.check();
+    await pool.close();
+  });
+
+  it('reopens warm from its file, with every entry and queue as it was', async () => {
+    const path = join(dir, 'cache.pool');
+    const pool = await Pool.open({ path, size: 16 * MiB, create: true, device: 'adr', backgroundFlushMs: 0 });
+    const kv = pool.kv('warm', { capacity: 200 });
+    for (let i = 0; i < 1000; i++) {
+      const key = i % 7 === 0 ? i % 50 : i;
+      if (!kv.get(key)) kv.set(key, `value ${key}`);
+    }
+    const entries = kv.entries();
+    expect(entries.some((e) => e.queue === 'hot')).toBe(true);
+    await pool.close();
+    const reopened = await Pool.open({ path, backgroundFlushMs: 0 });
+    const again = reopened.kv('warm');
+    again.check();
+    expect(again.entries()).toEqual(entries);
+    expect(again.getString(49)).toBe('value 49');
+    await reopened.close();
+  });
+
+  it('check reports a damaged cache with ECORRUPT', async () => {
+    const pool = await memoryPool();
+    const kv = pool.kv('damaged', { capacity: 50 });
+    for (let i = 0; i < 60; i++) kv.set(i, 'x');
+    kv.check();
+    // Bucket 0's chain head (after the 192-byte header and bucket 0's lock word) pointed at every record in turn:
+    // most records belong to other buckets, so the chain invariant must break for some.
+    let detected = 0;
+    for (let record = 1; record <= 60; record++) {
+      const saved = pool.read(kv.offset + 196, 4);
+      pool.write(kv.offset + 196, new Uint8Array(new Uint32Array([record]).buffer));
+      if (codeOf(() => kv.check()) === 'ECORRUPT') detected++;
+      pool.write(kv.offset + 196, saved);
+    }
+    expect(detected).toBeGreaterThan(50);
+    kv.check();
+    await pool.close();
+  });
+});
