@@ -9,10 +9,10 @@ import { Pool } from '../../api/pool.js';
 import type { TxLog } from '../../api/transaction.js';
 import type { DevicePersonality } from '../../device/personality.js';
 import { seededRandom } from '../../device/prng.js';
-import { NoSpaceError } from '../../errors.js';
+import { InvalidArgumentError, NoSpaceError } from '../../errors.js';
 import { MemoryStore } from '../../store/memory-store.js';
 import { PoolRuntime } from '../pool-runtime.js';
-import { Workload, type WorkloadName } from './workloads.js';
+import { type WorkloadName, createWorkload } from './workloads.js';
 
 export interface CrashtestOptions {
   workload: WorkloadName;
@@ -58,10 +58,11 @@ const POOL_SIZE = 2 << 20;
 
 export async function crashtest(options: CrashtestOptions): Promise<CrashtestReport> {
   const { device, log, seed } = options;
+  if (options.workload === 'kv' && log !== 'redo') throw new InvalidArgumentError('the kv workload runs redo transactions: use --log redo');
   const pool = await Pool.open({ store: new MemoryStore(), size: POOL_SIZE, create: true, device, backgroundFlushMs: 0 });
-  const workload = new Workload(options.workload);
+  const workload = createWorkload(options.workload);
   const logFor = (step: number): TxLog => (log === 'both' ? (step % 2 === 0 ? 'redo' : 'undo') : log);
-  workload.setup(pool, logFor(0));
+  await workload.setup(pool, logFor(0));
   const random = seededRandom(seed);
   const expected = [workload.expected()];
   const report: CrashtestReport = { ...options, states: 0, violations: 0, firstViolation: null };
@@ -82,8 +83,7 @@ export async function crashtest(options: CrashtestOptions): Promise<CrashtestRep
     let message = recovered.problem;
     if (!message) {
       try {
-        const view = new DataView(recovered.pool.buffer, recovered.pool.byteOffset, recovered.pool.length);
-        const observed = workload.observe(view, recovered.core.tx_root(), recovered.heap!.blocks);
+        const observed = workload.observe(recovered);
         if (!allowed.includes(observed)) message = `recovered state is not a committed prefix: ${observed}`;
       } catch (error) {
         message = (error as Error).message;
@@ -100,8 +100,7 @@ export async function crashtest(options: CrashtestOptions): Promise<CrashtestRep
       step++;
       inFlight = true;
       try {
-        let commit = () => {};
-        pool.txSync((tx) => (commit = workload.step(tx, random, () => capture('store'))), { log: logFor(step) });
+        const commit = workload.step(pool, logFor(step), random, () => capture('store'));
         commit();
         expected.push(workload.expected());
       } catch (error) {

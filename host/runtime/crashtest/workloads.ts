@@ -5,12 +5,33 @@
 // - bank: transfers between accounts; the sum of balances never changes.
 // - alloc: allocates stamped blocks and frees them, recording live blocks in a table.
 // - mixed: both in the same transactions.
+// - kv: sets, gets and deletes on a small persistent cache (cache-workload.ts).
 import type { Pool } from '../../api/pool.js';
-import type { Transaction } from '../../api/transaction.js';
+import type { Transaction, TxLog } from '../../api/transaction.js';
 import { seededBytes } from '../../device/prng.js';
+import type { RecoveredImage } from '../pool-runtime.js';
+import { CacheWorkload } from './cache-workload.js';
 
-export const WORKLOADS = ['bank', 'alloc', 'mixed'] as const;
+export const WORKLOADS = ['bank', 'alloc', 'mixed', 'kv'] as const;
 export type WorkloadName = (typeof WORKLOADS)[number];
+
+/** What the explorer runs: committed steps, each with the state it must leave. */
+export interface ExplorerWorkload {
+  setup(pool: Pool, log: TxLog): Promise<void>;
+  /**
+   * Runs one step (at most one transaction), calling `pause` between its
+   * stores; returns the model's change, applied once the step has committed.
+   */
+  step(pool: Pool, log: TxLog, random: () => number, pause: () => void): () => void;
+  /** The committed state the model expects. */
+  expected(): string;
+  /** The state read back from a recovered image; throws when a structure is damaged. */
+  observe(recovered: RecoveredImage): string;
+}
+
+export function createWorkload(name: WorkloadName): ExplorerWorkload {
+  return name === 'kv' ? new CacheWorkload() : new Workload(name);
+}
 
 const ACCOUNTS = 16;
 const INITIAL_BALANCE = 1000;
@@ -28,7 +49,7 @@ const stamp = (seed: number) => seededBytes(STAMP, seed);
 
 const u64 = (view: DataView, at: number) => Number(view.getBigUint64(at, true));
 
-export class Workload {
+export class Workload implements ExplorerWorkload {
   private readonly bank: boolean;
   private readonly alloc: boolean;
   // The model: what every committed step so far must have produced.
@@ -40,12 +61,12 @@ export class Workload {
   private bankBlock = 0;
   private table = 0;
 
-  constructor(readonly name: WorkloadName) {
+  constructor(readonly name: Exclude<WorkloadName, 'kv'>) {
     this.bank = name !== 'alloc';
     this.alloc = name !== 'bank';
   }
 
-  setup(pool: Pool, log: 'redo' | 'undo'): void {
+  async setup(pool: Pool, log: TxLog): Promise<void> {
     pool.txSync((tx) => {
       const directory = tx.alloc(16);
       if (this.bank) {
@@ -61,14 +82,13 @@ export class Workload {
     }, { log });
   }
 
-  /**
-   * One transaction: a transfer and/or an allocation or free. The model changes
-   * are returned as a function the explorer applies once the transaction commits.
-   */
-  step(tx: Transaction, random: () => number, pause: () => void): () => void {
+  /** One transaction: a transfer and/or an allocation or free. */
+  step(pool: Pool, log: TxLog, random: () => number, pause: () => void): () => void {
     const changes: Array<() => void> = [];
-    if (this.bank) changes.push(this.transfer(tx, random, pause));
-    if (this.alloc) changes.push(this.allocOrFree(tx, random, pause));
+    pool.txSync((tx) => {
+      if (this.bank) changes.push(this.transfer(tx, random, pause));
+      if (this.alloc) changes.push(this.allocOrFree(tx, random, pause));
+    }, { log });
     return () => changes.forEach((apply) => apply());
   }
 
@@ -135,7 +155,10 @@ export class Workload {
   }
 
   /** The recovered state, read from raw pool bytes; throws when a structure is damaged. */
-  observe(pool: DataView, root: number, heapBlocks: number): string {
+  observe(recovered: RecoveredImage): string {
+    const pool = new DataView(recovered.pool.buffer, recovered.pool.byteOffset, recovered.pool.length);
+    const root = recovered.core.tx_root();
+    const heapBlocks = recovered.heap!.blocks;
     let transfers: number | undefined;
     let balances: number[] | undefined;
     let blocks: Block[] | undefined;
