@@ -1,0 +1,74 @@
+// Real crashes of the persistent cache: a child runs gets and sets-on-miss on a
+// durable adr pool and prints each acknowledged set; the parent kills it with
+// SIGKILL at seeded moments. After each kill the reopened cache must be valid
+// and warm, and hold exactly the entries that a reference copy (the same file
+// before the round, replaying the same operations) holds at the recovered
+// commit: so every acknowledged set is there unless the policy evicted it.
+import { spawn } from 'node:child_process';
+import { copyFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { expect, it } from 'vitest';
+import { Pool } from '../host/api/index.js';
+// @ts-expect-error: a plain ES module shared with the child process
+import { runOp } from './fixtures/kv-ops.mjs';
+import { tempDir } from './helpers.js';
+
+const KILLS = 30;
+const SEED = Number(process.env.KILL_SEED ?? 777);
+const child = join(import.meta.dirname, 'fixtures', 'kv-child.mjs');
+
+function runUntilKilled(path: string, first: number, acksBeforeKill: number) {
+  const proc = spawn(process.execPath, [child, path, String(SEED), String(first)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let lastOp = first - 1;
+  let lastCommit = 0n;
+  let acks = 0;
+  createInterface({ input: proc.stdout }).on('line', (line) => {
+    const [word, op, commitId] = line.split(' ');
+    if (word !== 'ack') return;
+    lastOp = Number(op);
+    lastCommit = BigInt(commitId);
+    if (++acks === acksBeforeKill) proc.kill('SIGKILL');
+  });
+  return new Promise<{ signal: string | null; acks: number; lastOp: number; lastCommit: bigint }>((resolve) =>
+    proc.on('exit', (_code, signal) => resolve({ signal, acks, lastOp, lastCommit })),
+  );
+}
+
+it(`reopens a valid, warm cache holding every acknowledged set across ${KILLS} SIGKILLs`, async () => {
+  const dir = tempDir();
+  const path = join(dir, 'cache.pool');
+  const copy = join(dir, 'reference.pool');
+  let x = SEED;
+  const random = () => ((x = (Math.imul(x, 1103515245) + 12345) >>> 0), x / 2 ** 32);
+  let next = 0; // the first operation of the next round
+  for (let kill = 0; kill < KILLS; kill++) {
+    const context = `kill ${kill} (seed ${SEED})`;
+    if (existsSync(path)) {
+      copyFileSync(path, copy);
+      if (existsSync(`${path}.log`)) copyFileSync(`${path}.log`, `${copy}.log`);
+    }
+    const run = await runUntilKilled(path, next, 1 + Math.floor(random() * 150));
+    expect(run.signal, context).toBe('SIGKILL');
+
+    const pool = await Pool.open({ path, backgroundFlushMs: 0 });
+    const kv = pool.kv('cache');
+    kv.check();
+    expect(pool.lastCommitId, context).toBeGreaterThanOrEqual(run.lastCommit);
+    const entries = kv.entries();
+    expect(entries.filter((e) => e.queue !== 'ghost').length, `${context}: warm`).toBeGreaterThan(0);
+
+    // The reference: the pool as this round found it, replaying operations up to the recovered commit.
+    const reference = existsSync(copy)
+      ? await Pool.open({ path: copy, backgroundFlushMs: 0 })
+      : await Pool.open({ path: copy, size: 8 << 20, create: true, device: 'adr', sync: 'none', backgroundFlushMs: 0 });
+    const referenceKv = reference.kv('cache', { capacity: 100 });
+    let op = next;
+    while (reference.lastCommitId < pool.lastCommitId) runOp(referenceKv, SEED, op++);
+    expect(op - 1, context).toBeGreaterThanOrEqual(run.lastOp);
+    expect(entries, context).toEqual(referenceKv.entries());
+    next = op;
+    await reference.close();
+    await pool.close();
+  }
+}, 300_000);
