@@ -1,10 +1,10 @@
-// The cache baselines in bench/ against the reference counts measured with
+// The cache baselines (host/cachesim, run side by side by bench/cache.mjs and `cachesim`) against the reference counts measured with
 // libCacheSim and lru-cache (shared/traces/REFERENCE.md, next to this repository).
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { LruSimulator } from '../bench/lru.mjs';
-import { S3FifoSimulator } from '../bench/s3fifo.mjs';
-import { countMisses, readTrace } from '../bench/trace.mjs';
+import { LruSimulator } from '../host/cachesim/lru.js';
+import { S3FifoSimulator } from '../host/cachesim/s3fifo.js';
+import { countMisses, readTrace } from '../host/cachesim/trace.js';
 
 const traces = join(import.meta.dirname, '..', '..', 'shared', 'traces');
 const cloudPhysics = () => readTrace(join(traces, 'cloudPhysicsIO.ids.txt.gz'));

@@ -19,8 +19,6 @@ function codeOf(action: () => unknown): string | undefined {
 }
 
 describe('persistent cache', () => {
-  const dir = tempDir();
-
   it('stores integer, string and byte keys with byte and string values', async () => {
     for (const device of ['adr', 'eadr', 'nvdimm-n'] as const) {
       const pool = await memoryPool(16 * MiB, device);
@@ -177,7 +175,7 @@ describe('persistent cache', () => {
   });
 
   it('reopens warm from its file, with every entry and queue as it was', async () => {
-    const path = join(dir, 'cache.pool');
+    const path = join(tempDir(), 'cache.pool');
     const pool = await Pool.open({ path, size: 16 * MiB, create: true, device: 'adr', backgroundFlushMs: 0 });
     const kv = pool.kv('warm', { capacity: 200 });
     for (let i = 0; i < 1000; i++) {

@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { InvalidArgumentError } from '../errors.js';
 import { bench } from './commands/bench.js';
+import { cachesim } from './commands/cachesim.js';
 import type { Command } from './commands/command.js';
 import { crashtest } from './commands/crashtest.js';
 import { demo } from './commands/demo.js';
@@ -9,7 +10,7 @@ import { check, create, info } from './commands/pool-commands.js';
 import { restore, save } from './commands/snapshot-commands.js';
 import { errorResult, printResult } from './output.js';
 
-const COMMANDS: Record<string, Command> = { create, info, check, save, restore, crashtest, bench, demo };
+const COMMANDS: Record<string, Command> = { create, info, check, save, restore, crashtest, cachesim, bench, demo };
 
 const USAGE = `usage: wasm-pmem <command> [options] [--json]
 
@@ -18,8 +19,10 @@ const USAGE = `usage: wasm-pmem <command> [options] [--json]
   check PATH                                             verify every checksum (exit 0 if valid)
   save PATH SNAPSHOT [--force]                           write the pool's newest image to a snapshot file
   restore SNAPSHOT PATH [--force]                        rebuild a pool from a snapshot file
-  crashtest [--workload bank|alloc|mixed] [--device D] [--log redo|undo] [--states N] [--seed S]
+  crashtest [--workload bank|alloc|mixed|kv] [--device D] [--log redo|undo|both] [--states N] [--seed S]
                                                          recover crash images at every fence and store
+  cachesim --trace FILE --size N|P% [--policy two-phase|lru|s3fifo] [--plot FILE.svg]
+                                                         miss ratio of a cache policy on a trace
   bench [save-restore] [tx]                              run benchmarks beside their peers (source checkout)
   demo [--dir DIR] [--size SIZE] [--hold-up-ms MS]       a pool survives a modelled power loss
 
@@ -52,6 +55,9 @@ export async function main(argv: string[]): Promise<number> {
           log: { type: 'string' },
           states: { type: 'string' },
           seed: { type: 'string' },
+          trace: { type: 'string' },
+          policy: { type: 'string' },
+          plot: { type: 'string' },
         },
       });
     } catch (error) {

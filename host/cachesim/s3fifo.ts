@@ -5,29 +5,30 @@
 // The small FIFO may use space the main FIFO has not filled yet; a small queue
 // of one object admits nothing.
 
+import type { CachePolicy } from './trace.js';
+
 /** A FIFO of keys with removal anywhere (lazily: a removed key's queue entry is skipped). */
 class KeyFifo {
-  constructor() {
-    this.queue = [];
-    this.head = 0;
-    this.live = new Map(); // key -> sequence number of its live queue entry
-    this.sequence = 0;
-  }
-  get size() {
+  private queue: number[] = [];
+  private head = 0;
+  private readonly live = new Map<number, number>(); // key -> sequence number of its live queue entry
+  private sequence = 0;
+
+  get size(): number {
     return this.live.size;
   }
-  has(key) {
+  has(key: number): boolean {
     return this.live.has(key);
   }
-  push(key) {
+  push(key: number): void {
     this.live.set(key, ++this.sequence);
     this.queue.push(key, this.sequence);
   }
-  delete(key) {
+  delete(key: number): boolean {
     return this.live.delete(key);
   }
   /** Removes and returns the oldest live key. */
-  shift() {
+  shift(): number {
     for (;;) {
       const key = this.queue[this.head];
       const sequence = this.queue[this.head + 1];
@@ -44,23 +45,28 @@ class KeyFifo {
   }
 }
 
-export class S3FifoSimulator {
-  constructor(capacity, moveToMainThreshold = 2) {
-    this.capacity = capacity;
+export class S3FifoSimulator implements CachePolicy {
+  private readonly smallCapacity: number;
+  private readonly mainCapacity: number;
+  private readonly ghostCapacity: number;
+  private readonly small = new KeyFifo();
+  private readonly main = new KeyFifo();
+  private readonly ghost = new KeyFifo();
+  private readonly freq = new Map<number, number>(); // key -> access count, for cached keys
+
+  constructor(
+    readonly capacity: number,
+    private readonly threshold = 2,
+  ) {
     this.smallCapacity = Math.floor(capacity * 0.1);
     this.mainCapacity = capacity - this.smallCapacity;
     this.ghostCapacity = Math.floor(capacity * 0.9);
-    this.threshold = moveToMainThreshold;
-    this.small = new KeyFifo();
-    this.main = new KeyFifo();
-    this.ghost = new KeyFifo();
-    this.freq = new Map(); // key -> access count, for cached keys
   }
 
   /** Requests `id`; returns true on a hit. */
-  access(id) {
+  access(id: number): boolean {
     if (this.small.has(id) || this.main.has(id)) {
-      this.freq.set(id, this.freq.get(id) + 1);
+      this.freq.set(id, this.freq.get(id)! + 1);
       return true;
     }
     const fromGhost = this.ghost.delete(id);
@@ -71,15 +77,15 @@ export class S3FifoSimulator {
     return false;
   }
 
-  evict() {
+  private evict(): void {
     if (this.main.size > this.mainCapacity || this.small.size === 0) this.evictMain();
     else this.evictSmall();
   }
 
-  evictSmall() {
+  private evictSmall(): void {
     while (this.small.size > 0) {
       const id = this.small.shift();
-      if (this.freq.get(id) >= this.threshold) {
+      if (this.freq.get(id)! >= this.threshold) {
         this.main.push(id);
         this.freq.set(id, 0);
         continue;
@@ -93,10 +99,10 @@ export class S3FifoSimulator {
     }
   }
 
-  evictMain() {
+  private evictMain(): void {
     while (this.main.size > 0) {
       const id = this.main.shift();
-      const freq = this.freq.get(id);
+      const freq = this.freq.get(id)!;
       if (freq >= 1) {
         this.main.push(id);
         this.freq.set(id, Math.min(freq, 3) - 1);
