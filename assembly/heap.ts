@@ -137,11 +137,13 @@ export function heap_free(offset: u32): i32 {
   let status = txStore64(at, bits & ~mask);
   if (status != TX_OK) return status;
   setHint(sizeClass, chunk, slot >> 6);
-  let empty = true;
-  for (let word: u32 = 0; empty && word * 64 < slotsIn(sizeClass); word++) {
-    if (txLoad64(bitmap(chunk) + word * 8) != 0) empty = false;
+  // Is the chunk empty now? The freed word first, then from the last word down:
+  // blocks freed in allocation order empty a chunk from its first word up.
+  if ((bits & ~mask) != 0) return TX_OK;
+  for (let word = (slotsIn(sizeClass) + 63) >> 6; word-- > 0; ) {
+    if (txLoad64(bitmap(chunk) + word * 8) != 0) return TX_OK;
   }
-  return empty ? txStore64(descriptor(chunk), FREE) : TX_OK;
+  return txStore64(descriptor(chunk), FREE);
 }
 
 /**

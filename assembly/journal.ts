@@ -87,7 +87,7 @@ function markWritten(offset: u32, length: u32): void {
     store<u8>(WRITTEN + (bit >> 3), load<u8>(WRITTEN + (bit >> 3)) | (<u8>1 << <u8>(bit & 7)));
   }
 }
-function mayBeWritten(offset: u32, length: u32): bool {
+export function mayBeWritten(offset: u32, length: u32): bool {
   const last = (offset + length - 1) >> LINE_SHIFT;
   for (let line = offset >> LINE_SHIFT; line <= last; line++) {
     const bit = filterBit(line);

@@ -27,7 +27,10 @@ export function pm_mark_dirty(offset: usize, length: usize): void {
   const first = <u32>(offset >> PAGE_SHIFT);
   const last = <u32>((offset + length - 1) >> PAGE_SHIFT);
   for (let page = first; page <= last; page++) {
-    or32(bitmap + ((<usize>page >> 5) << 2), 1 << (page & 31));
+    const word = bitmap + ((<usize>page >> 5) << 2);
+    const bit: u32 = 1 << (page & 31);
+    // Most pages are dirty already: a plain load spares the atomic read-modify-write.
+    if ((load<u32>(word) & bit) == 0) or32(word, bit);
   }
 }
 
@@ -36,7 +39,8 @@ export function pm_flush(offset: usize, length: usize): void {
   if (length == 0) return;
   const first = <u32>(offset >> LINE_SHIFT);
   const last = <u32>((offset + length - 1) >> LINE_SHIFT);
-  add64(CONTROL_BASE + CTL_LINES_FLUSHED, <u64>(last - first + 1));
+  // A statistic, counted without an atomic read-modify-write (concurrent flushes may undercount it).
+  store<u64>(CONTROL_BASE + CTL_LINES_FLUSHED, load<u64>(CONTROL_BASE + CTL_LINES_FLUSHED) + <u64>(last - first + 1));
   if (!isAdr()) return; // eADR and NVDIMM-N: caches are inside the persistence domain
   const ring = poolAddr(<usize>ctl<u64>(CTL_RING_OFFSET));
   for (let line = first; line <= last; line++) {

@@ -6,7 +6,7 @@ import {
   STATE_LAST_COMMIT_ID, TX_ERR_BOUNDS, TX_ERR_STATE, TX_NONE, TX_OK, TX_REDO, TX_UNDO, ctl, poolAddr, setCtl,
 } from "./layout";
 import { load64 } from "./atomics";
-import { redoAbort, redoAppend, redoBegin, redoCommit, redoRead, redoRecover } from "./journal";
+import { mayBeWritten, redoAbort, redoAppend, redoBegin, redoCommit, redoRead, redoRecover } from "./journal";
 import { pm_fence, pool_set_last_commit_id } from "./persist";
 import { undoAbort, undoBegin, undoCommit, undoCommittedId, undoRecover, undoWrite } from "./undo";
 
@@ -36,9 +36,17 @@ export function txRead(offset: u32, length: u32, dst: usize): void {
   else memory.copy(dst, poolAddr(offset), length);
 }
 
+/** A transactional 8-byte read: a plain load unless the open redo transaction may have written the line. */
 export function txLoad64(offset: u32): u64 {
-  txRead(offset, 8, VALUE_SLOT);
+  if (txMode() != TX_REDO || !mayBeWritten(offset, 8)) return load<u64>(poolAddr(offset));
+  redoRead(offset, 8, VALUE_SLOT);
   return load<u64>(VALUE_SLOT);
+}
+
+export function txLoad32(offset: u32): u32 {
+  if (txMode() != TX_REDO || !mayBeWritten(offset, 4)) return load<u32>(poolAddr(offset));
+  redoRead(offset, 4, VALUE_SLOT);
+  return load<u32>(VALUE_SLOT);
 }
 
 export function txStore64(offset: u32, value: u64): i32 {
