@@ -21,7 +21,7 @@ export async function bench(args: CommandArgs): Promise<CommandResult> {
   let failed = false;
   for (const name of names) {
     // With --json the tables stay off stdout, and each benchmark's closing JSON line is collected.
-    const run = spawnSync(process.execPath, [join(dir, `${name}.mjs`)], {
+    const run = spawnSync(process.execPath, ['--expose-gc', join(dir, `${name}.mjs`)], {
       encoding: 'utf8',
       stdio: json ? ['ignore', 'pipe', 'inherit'] : 'inherit',
     });
