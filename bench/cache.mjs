@@ -21,7 +21,9 @@ const OPS = 2_000_000;
 const BATCH = 1024;
 const VALUE_BYTES = 16;
 const MiB = 1 << 20;
+// --quick: no arc-P3 and only 100 k entries; --no-traces: throughput and memory only.
 const quick = process.argv.includes('--quick');
+const traces = !process.argv.includes('--no-traces');
 
 /** The full tables of REFERENCE.md: trace -> policy -> [0.1%, 1%, 10%] miss ratios. */
 function referenceTables() {
@@ -51,7 +53,7 @@ function referenceTables() {
 const reference = referenceTables();
 const classic = Object.keys(reference).filter((trace) => trace !== 'cloudPhysicsIO');
 const missRows = [];
-for (const file of readdirSync(TRACES).filter((f) => f.endsWith('.ids.txt.gz'))) {
+for (const file of traces ? readdirSync(TRACES).filter((f) => f.endsWith('.ids.txt.gz')) : []) {
   const trace = file.replace('.ids.txt.gz', '');
   if (quick && trace === 'arc-P3') continue;
   const ids = readTrace(join(TRACES, file));
@@ -72,7 +74,7 @@ for (const entry of missRows) {
   entry.ids = undefined;
 }
 const fmt = (v) => (v === undefined ? '' : v.toFixed(4));
-console.table(missRows.map(({ row }) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, typeof v === 'number' && k !== 'objects' ? fmt(v) : v]))));
+if (traces) console.table(missRows.map(({ row }) => Object.fromEntries(Object.entries(row).map(([k, v]) => [k, typeof v === 'number' && k !== 'objects' ? fmt(v) : v]))));
 
 const mean = (label, key) => {
   const rows = missRows.filter(({ row }) => row.size === label && classic.includes(row.trace)).map(({ row }) => row[key]);
@@ -81,7 +83,7 @@ const mean = (label, key) => {
 const means = Object.fromEntries(
   Object.keys(SIZES).map((label) => [label, Object.fromEntries(['two-phase', 'lru', 's3fifo', 'ref ARC', 'ref LIRS'].map((k) => [k, mean(label, k)]))]),
 );
-console.table(Object.entries(means).map(([size, m]) => ({ size, ...Object.fromEntries(Object.entries(m).map(([k, v]) => [k, fmt(v)])) })));
+if (traces) console.table(Object.entries(means).map(([size, m]) => ({ size, ...Object.fromEntries(Object.entries(m).map(([k, v]) => [k, fmt(v)])) })));
 const worstOverLru = missRows.reduce(
   (worst, { row }) => (row['two-phase'] - row.lru > worst.by ? { by: row['two-phase'] - row.lru, trace: row.trace, size: row.size } : worst),
   { by: -1 },
@@ -126,13 +128,13 @@ const opsPerSecond = (fn) => {
   fn();
   return OPS / ((performance.now() - started) / 1000);
 };
-const poolSizeFor = (capacity) => Math.ceil((capacity * 200 + 16 * MiB) / MiB) * MiB;
+const poolSizeFor = (capacity, caches = 1) => Math.ceil((caches * capacity * 200 + 16 * MiB) / MiB) * MiB;
 
 const throughputRows = [];
 const memoryRows = [];
 for (const capacity of quick ? [100_000] : [100_000, 1_000_000]) {
   const keys = zipfKeys(OPS, capacity * 10, 0.99, capacity);
-  const pool = await Pool.open({ store: new MemoryStore(), size: poolSizeFor(capacity), create: true, device: 'eadr', backgroundFlushMs: 0 });
+  const pool = await Pool.open({ store: new MemoryStore(), size: poolSizeFor(capacity, 2), create: true, device: 'eadr', backgroundFlushMs: 0 });
   const single = pool.kv('single', { capacity });
   const batched = pool.kv('batched', { capacity });
   const lru = new LRUCache({ max: capacity });
@@ -190,11 +192,13 @@ const ratios = {
   bytesPerEntryVsLruCache: memoryRows.length ? Number(memoryRows[1]['bytes/entry']) / Number(memoryRows[0]['bytes/entry']) : undefined,
 };
 const met = (ok) => (ok ? 'met' : 'NOT met');
-console.log(`target mean miss ratio at 10% <= 0.4827 (LIRS): ${met(ratios.meanMissRatio['10%'] <= 0.4827)} (${fmt(ratios.meanMissRatio['10%'])})`);
-console.log(`target mean miss ratio at 1% <= 0.7657 (ARC): ${met(ratios.meanMissRatio['1%'] <= 0.7657)} (${fmt(ratios.meanMissRatio['1%'])})`);
-console.log(
-  `target never more than 0.005 above LRU: ${met(worstOverLru.by <= 0.005)} (worst ${fmt(worstOverLru.by)} on ${worstOverLru.trace} at ${worstOverLru.size})`,
-);
+if (traces) {
+  console.log(`target mean miss ratio at 10% <= 0.4827 (LIRS): ${met(ratios.meanMissRatio['10%'] <= 0.4827)} (${fmt(ratios.meanMissRatio['10%'])})`);
+  console.log(`target mean miss ratio at 1% <= 0.7657 (ARC): ${met(ratios.meanMissRatio['1%'] <= 0.7657)} (${fmt(ratios.meanMissRatio['1%'])})`);
+  console.log(
+    `target never more than 0.005 above LRU: ${met(worstOverLru.by <= 0.005)} (worst ${fmt(worstOverLru.by)} on ${worstOverLru.trace} at ${worstOverLru.size})`,
+  );
+}
 for (const [capacity, r] of Object.entries(ratios.throughputVsLruCache)) {
   console.log(`target ${capacity} entries: single >= 1.0x lru-cache: ${met(r.single >= 1)} (${r.single.toFixed(2)}); batched >= 2x: ${met(r.batched >= 2)} (${r.batched.toFixed(2)})`);
 }

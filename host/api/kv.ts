@@ -93,7 +93,7 @@ export class Kv {
   /** Stores `value` under `key`, evicting by the policy when the cache is full. */
   set(key: KvKey, value: KvValue): void {
     const length = this.stageValue(value, VALUE_AT);
-    this.transaction(() =>
+    this.transaction(length, () =>
       typeof key === 'number'
         ? this.runtime.core.kv_set_num(this.offset, this.statsSlot, this.numberKey(key), this.scratchAt + VALUE_AT, length)
         : this.runtime.core.kv_set_bytes(this.offset, this.statsSlot, this.scratchAt, this.stageKey(key), this.scratchAt + VALUE_AT, length),
@@ -102,7 +102,7 @@ export class Kv {
 
   /** Removes `key`; returns whether it held a value. */
   delete(key: KvKey): boolean {
-    const status = this.transaction(() =>
+    const status = this.transaction(0, () =>
       typeof key === 'number'
         ? this.runtime.core.kv_delete_num(this.offset, this.statsSlot, this.numberKey(key))
         : this.runtime.core.kv_delete_bytes(this.offset, this.statsSlot, this.scratchAt, this.stageKey(key)),
@@ -153,7 +153,7 @@ export class Kv {
       }
       this.scratch.set(values.subarray(done * stride, (done + m) * stride), valuesAt);
       for (let at = 0; at < m; ) {
-        const set = this.transaction(() =>
+        const set = this.transaction(stride, () =>
           this.runtime.core.kv_set_many_num(
             this.offset, this.statsSlot, keyView.byteOffset + at * 8, m - at, lengthView.byteOffset + at * 4,
             this.scratchAt + valuesAt + at * stride, stride,
@@ -205,8 +205,8 @@ export class Kv {
       : core.kv_get_bytes(this.offset, this.statsSlot, this.scratchAt, this.stageKey(key), dst, room, touch);
   }
 
-  /** Runs one core operation in its own redo transaction; returns its non-negative result. */
-  private transaction(operation: () => number): number {
+  /** Runs one core operation in its own redo transaction; returns its non-negative result. `bytes`: the value size, for ENOSPC. */
+  private transaction(bytes: number, operation: () => number): number {
     this.runtime.beginTransaction('redo');
     let status: number;
     try {
@@ -223,7 +223,7 @@ export class Kv {
       this.runtime.abortTransaction();
     }
     if (status >= 0) return status;
-    if (status === STATUS_NO_SPACE) throw new NoSpaceError(0);
+    if (status === STATUS_NO_SPACE) throw new NoSpaceError(bytes);
     if (status === STATUS_FULL) throw new CacheFullError(this.name);
     throw new PmemError('EINTERNAL', `cache operation failed with status ${status}`);
   }
