@@ -35,6 +35,20 @@ class MemoryBytes {
   }
 }
 
+/** A file's bytes after a power cut: the synced bytes, and each later write in part or not at all. */
+function afterPowerCut(file: MemoryBytes, random: () => number): Uint8Array {
+  const durable = file.durable ?? file.bytes;
+  const bytes = new Uint8Array(Math.max(durable.length, file.bytes.length));
+  bytes.set(durable);
+  for (const { position, data } of file.unsynced) {
+    if (random() < 0.5) continue;
+    for (let at = 0; at < data.length; at += SECTOR) {
+      if (random() < 0.5) bytes.set(data.subarray(at, at + SECTOR), position + at);
+    }
+  }
+  return bytes;
+}
+
 class MemoryFile implements BlockFile {
   constructor(
     private readonly file: MemoryBytes,
@@ -80,33 +94,36 @@ export class MemoryStore implements BackingStore {
   readonly location = 'memory:';
   private image: MemoryBytes | undefined;
   private readonly log = new MemoryBytes();
-  /** Called after every write and before every sync of the image file (crash-state exploration). */
+  /** Called after every write and before every sync of the image file and the commit log (crash-state exploration). */
   onIo: (() => void) | undefined;
 
-  /** Turns on the power-loss model for the image file from now on. */
+  /** Turns on the power-loss model for the image file and the commit log from now on. */
   modelPowerLoss(): void {
     if (!this.image) throw new PoolNotFoundError(this.location);
-    this.image.durable = this.image.bytes.slice();
-    this.image.unsynced = [];
+    for (const file of [this.image, this.log]) {
+      file.durable = file.bytes.slice();
+      file.unsynced = [];
+    }
+  }
+
+  /** The image file after a power cut now (see `crashStore`). */
+  crashImage(seed: number): Uint8Array {
+    if (!this.image?.durable) throw new PoolNotFoundError(this.location);
+    return afterPowerCut(this.image, seededRandom(seed));
   }
 
   /**
-   * The image file after a power cut now: every synced write, plus a seeded
-   * random subset of the writes since the last sync, each torn at 512-byte
-   * sectors (any subset of its sectors reached the disk).
+   * A store holding what a power cut now could leave of both files: every
+   * synced write, plus a seeded random subset of the writes since the last
+   * sync, each torn at 512-byte sectors (any subset of its sectors reached the disk).
    */
-  crashImage(seed: number): Uint8Array {
-    const file = this.image;
-    if (!file?.durable) throw new PoolNotFoundError(this.location);
+  crashStore(seed: number): MemoryStore {
+    if (!this.image?.durable) throw new PoolNotFoundError(this.location);
     const random = seededRandom(seed);
-    const image = file.durable.slice();
-    for (const { position, data } of file.unsynced) {
-      if (random() < 0.5) continue;
-      for (let at = 0; at < data.length; at += SECTOR) {
-        if (random() < 0.5) image.set(data.subarray(at, at + SECTOR), position + at);
-      }
-    }
-    return image;
+    const crashed = new MemoryStore();
+    crashed.bytes = afterPowerCut(this.image, random);
+    crashed.log.bytes = afterPowerCut(this.log, random);
+    return crashed;
   }
 
   /** The image file's bytes; tests may damage them on purpose. */
@@ -142,7 +159,7 @@ export class MemoryStore implements BackingStore {
   }
 
   openCommitLog(): BlockFile {
-    return new MemoryFile(this.log);
+    return new MemoryFile(this.log, () => this.onIo?.());
   }
 
   /** No lock: tests reopen a memory store without closing it to stand for a process that died. */
