@@ -13,7 +13,7 @@ export {
 export {
   pm_mark_dirty, pm_flush, pm_fence, pm_flush_hint, pm_persist, pool_set_clean_shutdown,
   pool_set_last_commit_id, ctl_lines_flushed, ctl_fences, ctl_flush_hints, ring_count, ring_clear,
-  pool_ring_offset, pool_bitmap_offset, pool_data_offset, pm_set_fence_hook,
+  pool_ring_offset, pool_bitmap_offset, pool_data_offset, pm_set_fence_hook, mem_copy,
 } from "./persist";
 export {
   tx_begin, tx_write, tx_read, tx_get_u32, tx_get_u64, tx_get_f64, tx_set_u32, tx_set_u64, tx_set_f64,

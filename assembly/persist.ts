@@ -127,3 +127,8 @@ export function pool_bitmap_offset(): u64 {
 export function pool_data_offset(): u64 {
   return ctl<u64>(CTL_DATA_OFFSET);
 }
+
+/** Copies `length` bytes between linear addresses (the host's device model moves cache lines with it). */
+export function mem_copy(dst: usize, src: usize, length: usize): void {
+  memory.copy(dst, src, length);
+}

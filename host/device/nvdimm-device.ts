@@ -34,6 +34,10 @@ export interface CrashOptions {
   tearProbability?: number;
 }
 
+function queueGeometry(options: DeviceOptions) {
+  return { controllers: options.memoryControllers ?? 2, capacity: options.wpqCapacity ?? 64 };
+}
+
 export class NvdimmDevice {
   private readonly wpqs: WritePendingQueue[];
   private hostCalls = 0;
@@ -43,9 +47,11 @@ export class NvdimmDevice {
   private poolView: Uint8Array | undefined;
   private mediaView: Uint8Array | undefined;
 
-  /** Linear-memory bytes a pool of this personality needs: adr keeps its media right after the pool. */
-  static memoryBytes(personality: DevicePersonality, poolBase: number, poolSize: number): number {
-    return poolBase + poolSize * (personality === 'adr' ? 2 : 1);
+  /** Linear-memory bytes a pool of this personality needs: adr keeps its media and write pending queues after the pool. */
+  static memoryBytes(personality: DevicePersonality, poolBase: number, poolSize: number, options: DeviceOptions = {}): number {
+    if (personality !== 'adr') return poolBase + poolSize;
+    const { controllers, capacity } = queueGeometry(options);
+    return poolBase + poolSize * 2 + WritePendingQueue.bytes(controllers, capacity, LINE_SIZE);
   }
 
   constructor(
@@ -56,11 +62,16 @@ export class NvdimmDevice {
     readonly poolSize: number,
     options: DeviceOptions = {},
   ) {
-    const controllers = options.memoryControllers ?? 2;
-    const capacity = options.wpqCapacity ?? 64;
+    const { controllers, capacity } = queueGeometry(options);
+    const linear = {
+      bytes: () => new Uint8Array(memory.buffer),
+      copy: (dst: number, src: number, length: number) => core.mem_copy(dst, src, length),
+    };
+    const mediaAt = poolBase + poolSize;
+    const slotsAt = mediaAt + poolSize;
     this.wpqs = Array.from(
       { length: controllers },
-      () => new WritePendingQueue(capacity, LINE_SIZE, () => this.media!),
+      (_, i) => new WritePendingQueue(capacity, LINE_SIZE, linear, slotsAt + i * capacity * LINE_SIZE, poolBase, mediaAt),
     );
   }
 
@@ -94,7 +105,6 @@ export class NvdimmDevice {
     const count = this.core.ring_count();
     const ringEntries = this.poolBase + Number(this.core.pool_ring_offset()) + LINE_SIZE;
     const lines = new Uint32Array(this.memory.buffer, ringEntries, count);
-    const pool = this.pool;
     // Lines come in runs (a journal, a written range): each run of consecutive lines within one 4 KiB page
     // goes to one controller's queue in one copy, and marks its page dirty once.
     for (let i = 0; i < count; ) {
@@ -102,7 +112,7 @@ export class NvdimmDevice {
       let run = 1;
       while (i + run < count && lines[i + run] === first + run && (first + run) >>> 6 === first >>> 6) run++;
       const offset = first * LINE_SIZE;
-      this.wpqs[(offset >>> 12) % this.wpqs.length].pushRun(first, run, pool);
+      this.wpqs[(offset >>> 12) % this.wpqs.length].pushRun(first, run);
       // The durable image changed: the page must go out with the next save.
       this.core.pm_mark_dirty(offset, run * LINE_SIZE);
       i += run;

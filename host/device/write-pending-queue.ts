@@ -3,11 +3,19 @@
  * wait to be written to the media, oldest first. When it is full, the oldest
  * lines drain. A line queued twice drains twice, in order, so the newer copy wins.
  *
- * Lines arrive and drain in runs of consecutive lines, each run moved with one
- * bulk copy: per-line copies out of shared memory are slow in V8.
+ * The queue's slots live in the core's linear memory, next to the pool and the
+ * media, and lines arrive and drain in runs of consecutive lines, each run moved
+ * with one `memory.copy` inside Wasm: copies between views of shared memory are
+ * several times slower in V8.
  */
+export interface LinearMemory {
+  /** The whole linear memory (it does not grow while a pool is open). */
+  bytes(): Uint8Array;
+  /** Copies `length` bytes between linear addresses, inside Wasm. */
+  copy(dst: number, src: number, length: number): void;
+}
+
 export class WritePendingQueue {
-  private readonly data: Uint8Array;
   private readonly lines: Int32Array;
   private head = 0;
   private count = 0;
@@ -15,24 +23,31 @@ export class WritePendingQueue {
   constructor(
     readonly capacity: number,
     private readonly lineSize: number,
-    /** The media a drained line is written to. */
-    private readonly media: () => Uint8Array,
+    private readonly memory: LinearMemory,
+    /** Linear addresses: the queue's own slots, the pool (where lines come from) and the media (where they drain to). */
+    private readonly slotsAt: number,
+    private readonly poolAt: number,
+    private readonly mediaAt: number,
   ) {
-    this.data = new Uint8Array(capacity * lineSize);
     this.lines = new Int32Array(capacity);
+  }
+
+  /** Linear memory the queues of `controllers` controllers take. */
+  static bytes(controllers: number, capacity: number, lineSize: number): number {
+    return controllers * capacity * lineSize;
   }
 
   get size(): number {
     return this.count;
   }
 
-  /** Queues copies of `count` consecutive lines from `first`, taken from `source` (the pool). */
-  pushRun(first: number, count: number, source: Uint8Array): void {
+  /** Queues copies of `count` consecutive pool lines from `first`. */
+  pushRun(first: number, count: number): void {
     const size = this.lineSize;
     if (count > this.capacity) {
       // Lines that would be pushed out by later lines of the same run reach the media at once.
       const direct = count - this.capacity;
-      this.media().set(source.subarray(first * size, (first + direct) * size), first * size);
+      this.memory.copy(this.mediaAt + first * size, this.poolAt + first * size, direct * size);
       first += direct;
       count = this.capacity;
     }
@@ -40,7 +55,7 @@ export class WritePendingQueue {
     for (let done = 0; done < count; ) {
       const slot = (this.head + this.count) % this.capacity;
       const n = Math.min(count - done, this.capacity - slot);
-      this.data.set(source.subarray((first + done) * size, (first + done + n) * size), slot * size);
+      this.memory.copy(this.slotsAt + slot * size, this.poolAt + (first + done) * size, n * size);
       for (let i = 0; i < n; i++) this.lines[slot + i] = first + done + i;
       this.count += n;
       done += n;
@@ -50,12 +65,11 @@ export class WritePendingQueue {
   /** Writes the `n` oldest lines to the media, a run of consecutive lines at a time. */
   private drainOldest(n: number): void {
     const size = this.lineSize;
-    const media = this.media();
     while (n > 0) {
       let run = 1;
       const line = this.lines[this.head];
       while (run < n && this.head + run < this.capacity && this.lines[this.head + run] === line + run) run++;
-      media.set(this.data.subarray(this.head * size, (this.head + run) * size), line * size);
+      this.memory.copy(this.mediaAt + line * size, this.slotsAt + this.head * size, run * size);
       this.head = (this.head + run) % this.capacity;
       this.count -= run;
       n -= run;
@@ -71,9 +85,11 @@ export class WritePendingQueue {
 
   /** The queued lines, oldest first, without draining them. */
   *entries(): Generator<[number, Uint8Array]> {
+    const bytes = this.memory.bytes();
     for (let i = 0; i < this.count; i++) {
       const slot = (this.head + i) % this.capacity;
-      yield [this.lines[slot], this.data.subarray(slot * this.lineSize, (slot + 1) * this.lineSize)];
+      const at = this.slotsAt + slot * this.lineSize;
+      yield [this.lines[slot], bytes.subarray(at, at + this.lineSize)];
     }
   }
 
