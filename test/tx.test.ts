@@ -130,6 +130,22 @@ describe('commit protocol', () => {
     pool.txSync((tx) => expect(tx.getU64(counter)).toBe(65n));
   });
 
+  it('commits a group larger than the commit batch, and an undo group, and every commit survives a process death', async () => {
+    const store = new MemoryStore();
+    const pool = await fresh('adr', store);
+    const blocks = pool.txSync((tx) => Array.from({ length: 8 }, () => tx.alloc(4096)));
+    // 400 records of over 4 KiB: more than the 1 MiB batch, so the group is written in parts.
+    await Promise.all(
+      Array.from({ length: 400 }, (_, i) =>
+        pool.tx((tx) => tx.write(blocks[i % 8], patternBytes(4096, i)), { log: i % 5 === 0 ? 'undo' : 'redo' }),
+      ),
+    );
+    const reopened = await Pool.open({ store, backgroundFlushMs: 0 });
+    reopened.txSync((tx) => {
+      for (let b = 0; b < 8; b++) expect(tx.read(blocks[b], 4096)).toEqual(patternBytes(4096, 392 + b));
+    });
+  });
+
   it('makes adr commits durable through the commit log, without a clean shutdown', async () => {
     for (const log of ['redo', 'undo'] as const) {
       const store = new MemoryStore();

@@ -20,9 +20,14 @@ import { ImageStore, type ProgressCallback, type SaveOptions, type SaveReport } 
 export const PAGE_SIZE = 4096;
 const MIN_POOL_SIZE = 1 << 20;
 
+/** Linear memory an adr pool's commit log stages its group of records in (records are copied there inside Wasm). */
+const COMMIT_BATCH_BYTES = 1 << 20;
+/** Linear memory below and beside the pool: the core's statics, control block and scratch area, and adr's queues and batch. */
+const RESERVED_BYTES = 4 << 20;
+
 /** The largest pool a personality supports in wasm32's 4 GiB (adr also keeps its media in memory). */
 function maxPoolSize(personality: DevicePersonality): number {
-  const available = (MAX_MEMORY_PAGES - 2) * WASM_PAGE;
+  const available = MAX_MEMORY_PAGES * WASM_PAGE - RESERVED_BYTES;
   return Math.floor(available / (personality === 'adr' ? 2 : 1) / WASM_PAGE) * WASM_PAGE;
 }
 
@@ -133,7 +138,7 @@ export class PoolRuntime implements PowerTarget {
     const hooks: CoreHooks = { drainRing() {}, flushHint() {} };
     const core = await instantiateCore(memory, hooks);
     const { poolBase } = coreLayout(core);
-    ensureMemory(memory, NvdimmDevice.memoryBytes(personality, poolBase, poolSize));
+    ensureMemory(memory, NvdimmDevice.memoryBytes(personality, poolBase, poolSize) + (personality === 'adr' ? COMMIT_BATCH_BYTES : 0));
     const device = new NvdimmDevice(personality, core, memory, poolBase, poolSize);
     Object.assign(hooks, device.hooks());
     return { memory, core, device, checksummer: new CoreChecksummer(core, memory) };
@@ -327,7 +332,12 @@ export class PoolRuntime implements PowerTarget {
    */
   private replayCommitLog(): void {
     this.commitLog?.close();
-    this.commitLog = new CommitLog(this.store.openCommitLog(), this.image.generation(), this.fileIdentity());
+    const batchAt = NvdimmDevice.memoryBytes(this.personality, this.layout.poolBase, this.poolSize);
+    const batch = {
+      view: new Uint8Array(this.memory.buffer, batchAt, COMMIT_BATCH_BYTES),
+      copy: (dst: number, src: number, length: number) => this.core.mem_copy(dst, src, length),
+    };
+    this.commitLog = new CommitLog(this.store.openCommitLog(), this.image.generation(), this.fileIdentity(), batch);
     let replayed = 0;
     for (const record of this.commitLog.records()) {
       if (record.length > this.scratch.length) break; // no record is that long: a damaged tail
@@ -407,12 +417,20 @@ export class PoolRuntime implements PowerTarget {
     this.txLog = undefined;
     if (log === 'redo' && id !== 0n) this.unsettled = true;
     if (this.commitLog && id !== 0n) {
+      // A group larger than the batch writes (and syncs) its first part; before the record is fetched,
+      // since an undo record is staged in the scratch area, which a save (of a full log) also uses.
+      if (!this.commitLog.hasRoomFor(this.scratch.length)) this.flushCommits();
+      let source: number;
+      let length: number;
       if (log === 'redo') {
         const at = this.core.redo_last_record();
-        this.commitLog.append(this.pool, at, this.core.redo_record_length(at));
+        source = this.layout.poolBase + at;
+        length = this.core.redo_record_length(at);
       } else {
-        this.commitLog.append(this.scratch, 0, this.core.undo_last_record(this.scratch.byteOffset));
+        source = this.scratch.byteOffset;
+        length = this.core.undo_last_record(source);
       }
+      this.commitLog.append(source, length);
     }
     return id;
   }

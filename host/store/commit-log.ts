@@ -9,6 +9,13 @@
 // validates itself (the core checks its checksum), so a torn tail ends the log.
 import type { BlockFile } from './block-file.js';
 
+/** Where queued records wait for the next flush: a region of the core's linear memory, filled inside Wasm. */
+export interface CommitBatch {
+  view: Uint8Array;
+  /** Copies `length` bytes between linear addresses. */
+  copy(dst: number, src: number, length: number): void;
+}
+
 const FRAME = 16; // u32 record length, u32 image generation (low 32 bits), u64 image file identity
 const COMMIT_LOG_BYTES = 4 << 20;
 
@@ -16,8 +23,7 @@ const framed = (length: number) => FRAME + ((length + 7) & ~7);
 
 export class CommitLog {
   private tail = 0;
-  /** Framed records waiting for the next flush, copied in as they commit. */
-  private batch = new Uint8Array(64 << 10);
+  /** Bytes of framed records in the batch, waiting for the next flush. */
   private batchBytes = 0;
 
   /** Opens the log for the image of generation `epoch`, preallocating the file if it is new. */
@@ -25,6 +31,7 @@ export class CommitLog {
     private readonly file: BlockFile,
     private epoch: number,
     private readonly identity: bigint,
+    private readonly batch: CommitBatch,
   ) {
     const size = file.size();
     if (size < COMMIT_LOG_BYTES) {
@@ -49,21 +56,22 @@ export class CommitLog {
     }
   }
 
-  /** Queues a copy of the record at `source[offset, offset + length)`; it is written by the next `flush`. */
-  append(source: Uint8Array, offset: number, length: number): void {
-    const needed = this.batchBytes + framed(length);
-    if (needed > this.batch.length) {
-      const grown = new Uint8Array(Math.max(needed, this.batch.length * 2));
-      grown.set(this.batch.subarray(0, this.batchBytes));
-      this.batch = grown;
-    }
-    const view = new DataView(this.batch.buffer, this.batchBytes, FRAME);
-    view.setUint32(0, length, true);
-    view.setUint32(4, this.epoch >>> 0, true);
-    view.setBigUint64(8, this.identity, true);
-    this.batch.set(source.subarray(offset, offset + length), this.batchBytes + FRAME);
-    this.batch.fill(0, this.batchBytes + FRAME + length, needed);
-    this.batchBytes = needed;
+  /** Whether the batch has room for a record of `length` bytes (if not, flush first). */
+  hasRoomFor(length: number): boolean {
+    return this.batchBytes + framed(length) <= this.batch.view.length;
+  }
+
+  /** Queues a copy of the record at linear address `source`; it is written by the next `flush`. */
+  append(source: number, length: number): void {
+    const view = this.batch.view;
+    if (!this.hasRoomFor(length)) throw new RangeError('the commit batch is full: flush it first');
+    const frame = new DataView(view.buffer, view.byteOffset + this.batchBytes, FRAME);
+    frame.setUint32(0, length, true);
+    frame.setUint32(4, this.epoch >>> 0, true);
+    frame.setBigUint64(8, this.identity, true);
+    this.batch.copy(view.byteOffset + this.batchBytes + FRAME, source, length);
+    view.fill(0, this.batchBytes + FRAME + length, this.batchBytes + framed(length));
+    this.batchBytes += framed(length);
   }
 
   get hasPending(): boolean {
@@ -77,9 +85,13 @@ export class CommitLog {
 
   /** Writes the queued records in one write and, with `sync`, makes them durable with one fdatasync. */
   flush(sync: boolean): void {
-    if (this.batchBytes === 0) return;
-    this.file.write(this.tail, this.batch.subarray(0, this.batchBytes));
+    this.write();
     if (sync) this.file.sync();
+  }
+
+  private write(): void {
+    if (this.batchBytes === 0) return;
+    this.file.write(this.tail, this.batch.view.subarray(0, this.batchBytes));
     this.tail += this.batchBytes;
     this.batchBytes = 0;
   }
