@@ -699,6 +699,13 @@ export function kv_next(at: u32): u32 {
   return load<u32>(poolAddr(at + H_NEXT));
 }
 
+/** Copies the name of the cache at `at` to the start of the scratch area; returns its length. */
+export function kv_name(at: u32): u32 {
+  const length = load<u32>(poolAddr(at + H_NAME_LENGTH));
+  memory.copy(SCRATCH_BASE, poolAddr(at + H_NAME), length);
+  return length;
+}
+
 /** The cache named by the `nameLength` bytes at the start of the scratch area (pool offset), or 0. */
 export function kv_find(nameLength: u32): u32 {
   for (let at = kv_next(0); at != 0; at = kv_next(at)) {

@@ -1,5 +1,6 @@
 // The persistent cache: its API, typed errors, the policy's scan resistance
 // and store-free hot hits, and a warm reopen.
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { KV_MAX_KEY_BYTES, KV_MAX_VALUE_BYTES, MemoryStore, PmemError, Pool } from '../host/api/index.js';
@@ -191,6 +192,24 @@ describe('persistent cache', () => {
     expect(again.entries()).toEqual(entries);
     expect(again.getString(49)).toBe('value 49');
     await reopened.close();
+  });
+
+  it('pool.info() and wasm-pmem info list the caches with their sizes', async () => {
+    const path = join(tempDir(), 'listed.pool');
+    const pool = await Pool.open({ path, size: 8 * MiB, create: true, device: 'adr', backgroundFlushMs: 0 });
+    const sessions = pool.kv('sessions', { capacity: 100 });
+    for (let i = 0; i < 150; i++) sessions.set(i, 'x');
+    pool.kv('fixed', { capacity: 10, evict: 'none' }).set('a', 'b');
+    const expected = [
+      { name: 'fixed', capacity: 10, evict: 'none', cold: 1, hot: 0, ghost: 0 },
+      { name: 'sessions', capacity: 100, evict: 'two-phase', cold: 100, hot: 0, ghost: 50 },
+    ];
+    expect(pool.info().caches).toMatchObject(expected);
+    await pool.close();
+    const bin = join(import.meta.dirname, '..', 'bin', 'wasm-pmem.js');
+    const result = spawnSync(process.execPath, [bin, 'info', path, '--json'], { encoding: 'utf8' });
+    expect(result.status).toBe(0);
+    expect(JSON.parse(result.stdout).caches).toMatchObject(expected);
   });
 
   it('check reports a damaged cache with ECORRUPT', async () => {

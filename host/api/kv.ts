@@ -3,7 +3,7 @@
 // transaction, durable when it returns under the pool's device and sync
 // setting (like `txSync`), so the cache reopens warm and valid after any crash.
 import { CacheFullError, InvalidArgumentError, NoSpaceError, PmemError, SizeLimitError } from '../errors.js';
-import { type CacheEntry, cacheEntries } from '../runtime/cache-entries.js';
+import { type CacheEntry, cacheEntries } from '../runtime/cache-inspection.js';
 import type { PoolRuntime } from '../runtime/pool-runtime.js';
 
 export type KvKey = number | string | Uint8Array;

@@ -8,6 +8,7 @@ import { Transaction, type TxLog } from './transaction.js';
 import { Platform } from '../platform/platform.js';
 import type { RestoreReport } from '../platform/power-target.js';
 import { installSignalHandlers, type SignalHandlerOptions } from '../platform/signals.js';
+import type { CacheSummary } from '../runtime/cache-inspection.js';
 import { type HeapStats, PoolRuntime, type SyncMode } from '../runtime/pool-runtime.js';
 import type { BackingStore } from '../store/block-file.js';
 import type { ProgressCallback, SaveReport, SlotInfo } from '../store/image-store.js';
@@ -46,6 +47,8 @@ export interface PoolInfo {
   lastCommitId: bigint;
   generation: number;
   heap: HeapStats;
+  /** The persistent caches (`kv`), newest first. */
+  caches: CacheSummary[];
   slots: SlotInfo[];
   counters: DeviceCounters;
 }
@@ -295,6 +298,7 @@ export class Pool {
       dataSize: this.dataSize,
       lastCommitId: this.lastCommitId,
       heap: this.runtime.heapStats(),
+      caches: this.runtime.caches(),
       generation: this.runtime.generation,
       slots,
       counters: this.device.counters(),

@@ -15,6 +15,7 @@ import {
 import type { PowerTarget, RestoreReport } from '../platform/power-target.js';
 import type { BackingStore } from '../store/block-file.js';
 import { CommitLog } from '../store/commit-log.js';
+import { type CacheSummary, cacheSummaries } from './cache-inspection.js';
 import { ImageStore, type ProgressCallback, type SaveOptions, type SaveReport } from '../store/image-store.js';
 
 export const PAGE_SIZE = 4096;
@@ -462,6 +463,11 @@ export class PoolRuntime implements PowerTarget {
 
   heapStats(): HeapStats {
     return readHeapStats(this.core, this.memory);
+  }
+
+  /** The pool's persistent caches, newest first. */
+  caches(): CacheSummary[] {
+    return cacheSummaries(this.core, this.memory.buffer);
   }
 
   /**

@@ -48,6 +48,7 @@ export async function info(args: CommandArgs): Promise<CommandResult> {
       generation: runtime.lastRestore!.generation,
       slots: runtime.slots(),
       heap: runtime.heapStats(),
+      caches: runtime.caches(),
     };
     const { heap } = summary;
     return {
@@ -60,6 +61,9 @@ export async function info(args: CommandArgs): Promise<CommandResult> {
         `  last settled commit ID: ${summary.lastCommitId} (later commits, in journals or the commit log, are recovered at open)`,
         `  newest image: generation ${summary.generation}, ${summary.cleanShutdown ? 'clean shutdown' : 'not shut down cleanly (recovery runs at open)'}`,
         ...summary.slots.map((s) => `  slot ${s.slot}: ${s.state}, generation ${s.generation}${s.problem ? ` (${s.problem})` : ''}`),
+        ...summary.caches.map(
+          (c) => `  cache ${JSON.stringify(c.name)}: capacity ${c.capacity} (${c.evict}), ${c.cold} cold, ${c.hot} hot, ${c.ghost} ghost keys`,
+        ),
       ],
     };
   } finally {

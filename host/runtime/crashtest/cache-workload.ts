@@ -9,7 +9,7 @@ import { Pool } from '../../api/pool.js';
 import type { TxLog } from '../../api/transaction.js';
 import { seededBytes } from '../../device/prng.js';
 import { MemoryStore } from '../../store/memory-store.js';
-import { type CacheEntry, cacheEntries } from '../cache-entries.js';
+import { type CacheEntry, cacheEntries } from '../cache-inspection.js';
 import type { RecoveredImage } from '../pool-runtime.js';
 import type { ExplorerWorkload } from './workloads.js';
 

@@ -1,5 +1,6 @@
-// Reads a persistent cache's entry records (assembly/kv.ts) for inspection:
-// tests, the crash-state explorer and `Kv.entries()`.
+// Reads persistent caches (assembly/kv.ts) for inspection: the caches of a
+// pool for `info`, and one cache's entry records for tests, the crash-state
+// explorer and `Kv.entries()`.
 import type { Core } from '../core/core.js';
 
 export type CacheQueue = 'cold' | 'ghost' | 'hot';
@@ -36,4 +37,37 @@ export function* cacheEntries(core: Core, memory: ArrayBufferLike, offset: numbe
       value: queue === 'ghost' ? undefined : new Uint8Array(memory, at, length).slice(),
     };
   }
+}
+
+export interface CacheSummary {
+  name: string;
+  /** Pool offset of the cache's block. */
+  offset: number;
+  capacity: number;
+  evict: 'two-phase' | 'none';
+  cold: number;
+  hot: number;
+  ghost: number;
+}
+
+/** Every cache in the pool, newest first. */
+export function cacheSummaries(core: Core, memory: ArrayBufferLike): CacheSummary[] {
+  const summaries: CacheSummary[] = [];
+  const scratch = core.SCRATCH_BASE.value;
+  for (let at = core.kv_next(0); at !== 0; at = core.kv_next(at)) {
+    const nameLength = core.kv_name(at);
+    const name = new TextDecoder().decode(new Uint8Array(memory, scratch, nameLength).slice());
+    core.kv_info(at, 0);
+    const words = new BigUint64Array(memory, scratch, 16);
+    summaries.push({
+      name,
+      offset: at,
+      capacity: Number(words[0]),
+      evict: (words[15] & 1n) === 1n ? 'two-phase' : 'none',
+      cold: Number(words[4]),
+      hot: Number(words[5]),
+      ghost: Number(words[6]),
+    });
+  }
+  return summaries;
 }
