@@ -133,6 +133,21 @@ describe('persistent cache', () => {
     await pool.close();
   });
 
+  it('setMany on a durable pool syncs once, and every set survives a process death', async () => {
+    const store = new MemoryStore();
+    const pool = await Pool.open({ store, size: 16 * MiB, create: true, device: 'adr', backgroundFlushMs: 0 });
+    const kv = pool.kv('durable', { capacity: 1000 });
+    const keys = Array.from({ length: 300 }, (_, i) => i * 3);
+    const values = patternBytes(300 * 32, 5);
+    const syncs = store.syncs;
+    kv.setMany(keys, values, 32);
+    expect(store.syncs - syncs).toBe(1);
+    const reopened = await Pool.open({ store, backgroundFlushMs: 0 }); // no close: the process died
+    const again = reopened.kv('durable');
+    again.check();
+    keys.forEach((key, i) => expect(again.get(key)).toEqual(values.subarray(i * 32, i * 32 + 32)));
+  });
+
   it('is scan resistant: a one-pass scan of 10x capacity keeps 99% of a hot set that fits', async () => {
     const capacity = 1000;
     const pool = await memoryPool(64 * MiB);

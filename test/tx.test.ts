@@ -146,6 +146,22 @@ describe('commit protocol', () => {
     });
   });
 
+  it("never replays a dead session's records after a new session's, when a crash lost the first of them", async () => {
+    const store = new MemoryStore();
+    const first = await fresh('adr', store);
+    const block = first.txSync((tx) => tx.alloc(8));
+    await first.checkpoint(); // the log starts over: the next records are at its start
+    for (const value of [1n, 2n, 3n]) first.txSync((tx) => tx.setU64(block, value));
+    // The process dies, and the power cut lost the first record's sectors; the next two survived.
+    store.logBytes.fill(0, 0, 64);
+    const second = await Pool.open({ store, backgroundFlushMs: 0 });
+    second.txSync((tx) => expect(tx.getU64(block)).toBe(0n)); // nothing after the lost record counts
+    second.txSync((tx) => tx.setU64(block, 100n)); // a record of the same length, at the same offset
+    // The new session dies too: only its own record may be replayed, not the dead session's 2 and 3.
+    const third = await Pool.open({ store, backgroundFlushMs: 0 });
+    third.txSync((tx) => expect(tx.getU64(block)).toBe(100n));
+  });
+
   it('makes adr commits durable through the commit log, without a clean shutdown', async () => {
     for (const log of ['redo', 'undo'] as const) {
       const store = new MemoryStore();

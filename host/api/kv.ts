@@ -50,6 +50,8 @@ const STATUS_NO_SPACE = -4;
 // Scratch layout for single operations: key bytes, the core's key-compare area, then the value.
 const KEY_AT = 0;
 const VALUE_AT = 1024;
+/** Sets staged for one transaction of `setMany` (SETS_PER_TRANSACTION in assembly/kv.ts). */
+const SET_STAGE = 4;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -93,7 +95,7 @@ export class Kv {
   /** Stores `value` under `key`, evicting by the policy when the cache is full. */
   set(key: KvKey, value: KvValue): void {
     const length = this.stageValue(value, VALUE_AT);
-    this.transaction(length, () =>
+    this.transaction(length, true, () =>
       typeof key === 'number'
         ? this.runtime.core.kv_set_num(this.offset, this.statsSlot, this.numberKey(key), this.scratchAt + VALUE_AT, length)
         : this.runtime.core.kv_set_bytes(this.offset, this.statsSlot, this.scratchAt, this.stageKey(key), this.scratchAt + VALUE_AT, length),
@@ -102,7 +104,7 @@ export class Kv {
 
   /** Removes `key`; returns whether it held a value. */
   delete(key: KvKey): boolean {
-    const status = this.transaction(0, () =>
+    const status = this.transaction(0, true, () =>
       typeof key === 'number'
         ? this.runtime.core.kv_delete_num(this.offset, this.statsSlot, this.numberKey(key))
         : this.runtime.core.kv_delete_bytes(this.offset, this.statsSlot, this.scratchAt, this.stageKey(key)),
@@ -141,27 +143,29 @@ export class Kv {
     if (!(values instanceof Uint8Array) || values.length < n * stride) {
       throw new InvalidArgumentError('values must be a Uint8Array of keys.length * stride bytes');
     }
-    const chunk = this.batchChunk(stride);
+    for (let i = 0; i < n; i++) {
+      this.numberKey(keys[i]);
+      const length = lengths ? lengths[i] : stride;
+      if (!Number.isInteger(length) || length < 0 || length > stride) throw new InvalidArgumentError('each length must be within 0..stride');
+    }
+    // Staged afresh for every transaction: committing one may save an image (a full commit log),
+    // and a save uses the scratch area too.
+    const chunk = Math.min(this.batchChunk(stride), SET_STAGE);
     const { keyView, lengthView, valuesAt } = this.batchViews(chunk, stride);
-    for (let done = 0; done < n; ) {
-      const m = Math.min(chunk, n - done);
-      for (let i = 0; i < m; i++) {
-        keyView[i] = this.numberKey(keys[done + i]);
-        const length = lengths ? lengths[done + i] : stride;
-        if (!Number.isInteger(length) || length < 0 || length > stride) throw new InvalidArgumentError('each length must be within 0..stride');
-        lengthView[i] = length;
-      }
-      this.scratch.set(values.subarray(done * stride, (done + m) * stride), valuesAt);
-      for (let at = 0; at < m; ) {
-        const set = this.transaction(stride, () =>
-          this.runtime.core.kv_set_many_num(
-            this.offset, this.statsSlot, keyView.byteOffset + at * 8, m - at, lengthView.byteOffset + at * 4,
-            this.scratchAt + valuesAt + at * stride, stride,
-          ),
+    try {
+      for (let done = 0; done < n; ) {
+        const m = Math.min(chunk, n - done);
+        for (let i = 0; i < m; i++) {
+          keyView[i] = keys[done + i];
+          lengthView[i] = lengths ? lengths[done + i] : stride;
+        }
+        this.scratch.set(values.subarray(done * stride, (done + m) * stride), valuesAt);
+        done += this.transaction(stride, false, () =>
+          this.runtime.core.kv_set_many_num(this.offset, this.statsSlot, keyView.byteOffset, m, lengthView.byteOffset, this.scratchAt + valuesAt, stride),
         );
-        at += set;
       }
-      done += m;
+    } finally {
+      this.runtime.flushCommits(); // the batch's commits reach a durable pool's log in one write and one fdatasync
     }
   }
 
@@ -205,8 +209,12 @@ export class Kv {
       : core.kv_get_bytes(this.offset, this.statsSlot, this.scratchAt, this.stageKey(key), dst, room, touch);
   }
 
-  /** Runs one core operation in its own redo transaction; returns its non-negative result. `bytes`: the value size, for ENOSPC. */
-  private transaction(bytes: number, operation: () => number): number {
+  /**
+   * Runs one core operation in its own redo transaction; returns its non-negative
+   * result. `bytes`: the value size, for ENOSPC. With `flush`, the commit is
+   * durable on return (on a durable pool, written and synced to its log).
+   */
+  private transaction(bytes: number, flush: boolean, operation: () => number): number {
     this.runtime.beginTransaction('redo');
     let status: number;
     try {
@@ -218,7 +226,7 @@ export class Kv {
     // A set that found no room for its value still made valid evictions: they commit.
     if (status >= 0 || status === STATUS_NO_SPACE) {
       this.runtime.commitTransaction();
-      this.runtime.flushCommits();
+      if (flush) this.runtime.flushCommits();
     } else {
       this.runtime.abortTransaction();
     }

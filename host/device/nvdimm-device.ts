@@ -18,13 +18,6 @@ export interface DeviceCounters {
   bytesSaved: number;
 }
 
-export interface DeviceOptions {
-  /** Modelled memory controllers, each with its own write pending queue (lines interleave per 4 KiB). */
-  memoryControllers?: number;
-  /** Lines a write pending queue holds before its oldest line drains to the media. */
-  wpqCapacity?: number;
-}
-
 export interface CrashOptions {
   /** Seed of the random choices; the same seed at the same moment gives the same image. */
   seed: number;
@@ -34,9 +27,10 @@ export interface CrashOptions {
   tearProbability?: number;
 }
 
-function queueGeometry(options: DeviceOptions) {
-  return { controllers: options.memoryControllers ?? 2, capacity: options.wpqCapacity ?? 64 };
-}
+/** Modelled memory controllers, each with its own write pending queue (lines interleave per 4 KiB). */
+const CONTROLLERS = 2;
+/** Lines a write pending queue holds before its oldest line drains to the media. */
+const WPQ_CAPACITY = 64;
 
 export class NvdimmDevice {
   private readonly wpqs: WritePendingQueue[];
@@ -48,10 +42,9 @@ export class NvdimmDevice {
   private mediaView: Uint8Array | undefined;
 
   /** Linear-memory bytes a pool of this personality needs: adr keeps its media and write pending queues after the pool. */
-  static memoryBytes(personality: DevicePersonality, poolBase: number, poolSize: number, options: DeviceOptions = {}): number {
+  static memoryBytes(personality: DevicePersonality, poolBase: number, poolSize: number): number {
     if (personality !== 'adr') return poolBase + poolSize;
-    const { controllers, capacity } = queueGeometry(options);
-    return poolBase + poolSize * 2 + WritePendingQueue.bytes(controllers, capacity, LINE_SIZE);
+    return poolBase + poolSize * 2 + WritePendingQueue.bytes(CONTROLLERS, WPQ_CAPACITY, LINE_SIZE);
   }
 
   constructor(
@@ -60,9 +53,7 @@ export class NvdimmDevice {
     private readonly memory: WebAssembly.Memory,
     private readonly poolBase: number,
     readonly poolSize: number,
-    options: DeviceOptions = {},
   ) {
-    const { controllers, capacity } = queueGeometry(options);
     const linear = {
       bytes: () => new Uint8Array(memory.buffer),
       copy: (dst: number, src: number, length: number) => core.mem_copy(dst, src, length),
@@ -70,8 +61,8 @@ export class NvdimmDevice {
     const mediaAt = poolBase + poolSize;
     const slotsAt = mediaAt + poolSize;
     this.wpqs = Array.from(
-      { length: controllers },
-      (_, i) => new WritePendingQueue(capacity, LINE_SIZE, linear, slotsAt + i * capacity * LINE_SIZE, poolBase, mediaAt),
+      { length: CONTROLLERS },
+      (_, i) => new WritePendingQueue(WPQ_CAPACITY, LINE_SIZE, linear, slotsAt + i * WPQ_CAPACITY * LINE_SIZE, poolBase, mediaAt),
     );
   }
 

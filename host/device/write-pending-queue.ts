@@ -45,7 +45,9 @@ export class WritePendingQueue {
   pushRun(first: number, count: number): void {
     const size = this.lineSize;
     if (count > this.capacity) {
-      // Lines that would be pushed out by later lines of the same run reach the media at once.
+      // Lines that would be pushed out by later lines of the same run reach the media at once,
+      // after every older queued line (an older copy of one of them must not drain over it later).
+      this.drainOldest(this.count);
       const direct = count - this.capacity;
       this.memory.copy(this.mediaAt + first * size, this.poolAt + first * size, direct * size);
       first += direct;

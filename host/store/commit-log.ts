@@ -7,6 +7,12 @@
 // holds every commit, the log starts over at offset 0 under that generation, and
 // older frames left behind are recognised by their generation. A record
 // validates itself (the core checks its checksum), so a torn tail ends the log.
+//
+// Each frame also carries the session that wrote it (a random number per
+// opening), and the log ends at the first frame of another session than the
+// first frame's: after a crash whose first records were lost, a new session
+// writes from the same offset again, and the old session's later records,
+// valid and of the same generation, must never be read as following the new ones.
 import type { BlockFile } from './block-file.js';
 
 /** Where queued records wait for the next flush: a region of the core's linear memory, filled inside Wasm. */
@@ -16,7 +22,7 @@ export interface CommitBatch {
   copy(dst: number, src: number, length: number): void;
 }
 
-const FRAME = 16; // u32 record length, u32 image generation (low 32 bits), u64 image file identity
+const FRAME = 24; // u32 record length, u32 image generation (low 32 bits), u64 image file identity, u64 session
 const COMMIT_LOG_BYTES = 4 << 20;
 
 const framed = (length: number) => FRAME + ((length + 7) & ~7);
@@ -25,6 +31,7 @@ export class CommitLog {
   private tail = 0;
   /** Bytes of framed records in the batch, waiting for the next flush. */
   private batchBytes = 0;
+  private readonly session = crypto.getRandomValues(new BigUint64Array(1))[0];
 
   /** Opens the log for the image of generation `epoch`, preallocating the file if it is new. */
   constructor(
@@ -40,15 +47,17 @@ export class CommitLog {
     }
   }
 
-  /** The records that follow the image of this log's generation, up to the first frame that does not. */
+  /** The records that follow the image of this log's generation, up to the first frame that does not, or that another session wrote. */
   *records(): Generator<Uint8Array> {
     const frame = new Uint8Array(FRAME);
     const view = new DataView(frame.buffer);
+    let session: bigint | undefined;
     for (let at = 0; at + FRAME <= COMMIT_LOG_BYTES; ) {
       this.file.read(at, frame);
       const length = view.getUint32(0, true);
       const ours = view.getUint32(4, true) === this.epoch >>> 0 && view.getBigUint64(8, true) === this.identity;
-      if (length === 0 || !ours || at + framed(length) > COMMIT_LOG_BYTES) return;
+      session ??= view.getBigUint64(16, true);
+      if (length === 0 || !ours || view.getBigUint64(16, true) !== session || at + framed(length) > COMMIT_LOG_BYTES) return;
       const record = new Uint8Array(length);
       this.file.read(at + FRAME, record);
       yield record;
@@ -69,6 +78,7 @@ export class CommitLog {
     frame.setUint32(0, length, true);
     frame.setUint32(4, this.epoch >>> 0, true);
     frame.setBigUint64(8, this.identity, true);
+    frame.setBigUint64(16, this.session, true);
     this.batch.copy(view.byteOffset + this.batchBytes + FRAME, source, length);
     view.fill(0, this.batchBytes + FRAME + length, this.batchBytes + framed(length));
     this.batchBytes += framed(length);

@@ -136,6 +136,11 @@ export class MemoryStore implements BackingStore {
     this.image.bytes = bytes;
   }
 
+  /** The commit log's bytes; tests may damage them on purpose. */
+  get logBytes(): Uint8Array {
+    return this.log.bytes;
+  }
+
   /** fdatasync calls on the image and the commit log. */
   get syncs(): number {
     return (this.image?.syncs ?? 0) + this.log.syncs;
