@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach } from 'vitest';
+import { afterEach, expect } from 'vitest';
+import { PmemError } from '../host/api/index.js';
 
 /** A fresh temporary folder, removed after the current test. */
 export function tempDir(): string {
@@ -14,3 +15,14 @@ export function tempDir(): string {
 export { seededBytes as patternBytes } from '../host/device/prng.js';
 
 export const MiB = 1 << 20;
+
+/** The `code` of the typed error `action` throws (it must be a PmemError), or undefined if it throws none. */
+export function codeOf(action: () => unknown): string | undefined {
+  try {
+    action();
+  } catch (error) {
+    expect(error).toBeInstanceOf(PmemError);
+    return (error as PmemError).code;
+  }
+  return undefined;
+}

@@ -3,21 +3,11 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { KV_MAX_KEY_BYTES, KV_MAX_VALUE_BYTES, MemoryStore, PmemError, Pool } from '../host/api/index.js';
-import { MiB, patternBytes, tempDir } from './helpers.js';
+import { KV_MAX_KEY_BYTES, KV_MAX_VALUE_BYTES, MemoryStore, Pool } from '../host/api/index.js';
+import { MiB, codeOf, patternBytes, tempDir } from './helpers.js';
 
 const memoryPool = (size = 16 * MiB, device: 'eadr' | 'adr' | 'nvdimm-n' = 'eadr') =>
   Pool.open({ store: new MemoryStore(), size, create: true, device, backgroundFlushMs: 0 });
-
-function codeOf(action: () => unknown): string | undefined {
-  try {
-    action();
-  } catch (error) {
-    expect(error).toBeInstanceOf(PmemError);
-    return (error as PmemError).code;
-  }
-  return undefined;
-}
 
 describe('persistent cache', () => {
   it('stores integer, string and byte keys with byte and string values', async () => {

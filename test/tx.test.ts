@@ -1,21 +1,11 @@
 // Transactions: atomicity, read-your-writes, the allocator, the root, one fence
 // per redo commit, group commit on durable pools, and misuse.
 import { describe, expect, it } from 'vitest';
-import { type DevicePersonality, MemoryStore, PmemError, Pool, type TxLog } from '../host/api/index.js';
-import { MiB, patternBytes } from './helpers.js';
+import { type DevicePersonality, MemoryStore, Pool, type TxLog } from '../host/api/index.js';
+import { MiB, codeOf, patternBytes } from './helpers.js';
 
 async function fresh(device: DevicePersonality = 'eadr', store = new MemoryStore()) {
   return Pool.open({ store, size: 4 * MiB, create: true, device, backgroundFlushMs: 0 });
-}
-
-function codeOf(action: () => unknown): string | undefined {
-  try {
-    action();
-  } catch (error) {
-    expect(error).toBeInstanceOf(PmemError);
-    return (error as PmemError).code;
-  }
-  return undefined;
 }
 
 describe.each(['redo', 'undo'] as TxLog[])('%s transactions', (log) => {
