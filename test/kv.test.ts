@@ -33,6 +33,9 @@ describe('persistent cache', () => {
       kv.check();
       expect(pool.kv('things')).toBe(kv);
       await pool.close();
+      for (const action of [() => kv.get(1), () => kv.set(1, 'x'), () => kv.stats(), () => kv.evict, () => kv.entries()]) {
+        expect(codeOf(action)).toBe('ECLOSED');
+      }
     }
   });
 

@@ -171,6 +171,7 @@ export class Kv {
 
   /** The eviction policy the cache was created with. */
   get evict(): 'two-phase' | 'none' {
+    this.runtime.assertRunning();
     this.runtime.core.kv_info(this.offset, this.statsSlot);
     return (new BigUint64Array(this.scratch.buffer, this.scratchAt, 16)[15] & 1n) === 1n ? 'two-phase' : 'none';
   }
