@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { WASI } from 'node:wasi';
 import { describe, expect, it } from 'vitest';
+import { KV_MAX_KEY_BYTES, KV_MAX_NAME_BYTES, KV_MAX_VALUE_BYTES } from '../host/api/index.js';
 import { createCoreMemory, ensureMemory, instantiateCore } from '../host/core/core.js';
 
 const build = join(import.meta.dirname, '..', 'build');
@@ -22,6 +23,13 @@ describe('core', () => {
     expect(hash(ascii('a'))).toBe(0xd24ec4f1a98c6e5bn);
     expect(hash(ascii('abc'))).toBe(0x44bc2cf5ad770999n);
     expect(hash(ascii('Nobody inspects the spammish repetition'))).toBe(0xfbcea83c8a378bf1n);
+  });
+
+  it("publishes the core's cache limits unchanged in the API", async () => {
+    const core = await instantiateCore(createCoreMemory(), { drainRing() {}, flushHint() {} });
+    expect([KV_MAX_KEY_BYTES, KV_MAX_VALUE_BYTES, KV_MAX_NAME_BYTES]).toEqual([
+      core.KV_MAX_KEY.value, core.KV_MAX_VALUE.value, core.KV_MAX_NAME.value,
+    ]);
   });
 
   it('imports one shared memory and two persistence hooks, nothing else', () => {

@@ -19,10 +19,10 @@ it(`recovers the last acknowledged save from a power cut at any write or sync (s
   const dataOf = (p: Pool) => p.read(p.dataOffset, p.dataSize);
   const acknowledged = [dataOf(pool)];
   store.modelPowerLoss();
-  let crashes: Array<{ image: Uint8Array; save: number }> = [];
+  let crashes: Array<{ store: MemoryStore; save: number }> = [];
   store.onIo = () => {
     if (crashes.length >= IMAGES_PER_SAVE || random() > 0.6) return;
-    crashes.push({ image: store.crashImage(Math.floor(random() * 2 ** 31)), save: acknowledged.length - 1 });
+    crashes.push({ store: store.crashStore(Math.floor(random() * 2 ** 31)), save: acknowledged.length - 1 });
   };
   const kinds = new Set<string>();
   let examined = 0;
@@ -38,9 +38,7 @@ it(`recovers the last acknowledged save from a power cut at any write or sync (s
     kinds.add(report.kind);
     acknowledged.push(dataOf(pool));
     for (const crash of crashes) {
-      const crashed = new MemoryStore();
-      crashed.bytes = crash.image;
-      const recovered = await Pool.open({ store: crashed, backgroundFlushMs: 0 });
+      const recovered = await Pool.open({ store: crash.store, backgroundFlushMs: 0 });
       const data = dataOf(recovered);
       const matches = [crash.save, crash.save + 1].filter((k) => Buffer.compare(data, acknowledged[k]) === 0);
       expect(matches, `seed ${SEED}, crash during save ${crash.save + 1}`).not.toEqual([]);

@@ -3,7 +3,7 @@
 // transaction, durable when it returns under the pool's device and sync
 // setting (like `txSync`), so the cache reopens warm and valid after any crash.
 import { CacheFullError, InvalidArgumentError, NoSpaceError, PmemError, SizeLimitError } from '../errors.js';
-import { type CacheEntry, cacheEntries } from '../runtime/cache-inspection.js';
+import { type CacheEntry, cacheEntries, cacheInfo } from '../runtime/cache-inspection.js';
 import type { PoolRuntime } from '../runtime/pool-runtime.js';
 
 export type KvKey = number | string | Uint8Array;
@@ -45,7 +45,6 @@ export interface KvBatch {
 export const KV_MAX_KEY_BYTES = 256;
 export const KV_MAX_VALUE_BYTES = 8192;
 export const KV_MAX_NAME_BYTES = 64;
-const STATUS_FULL = -7;
 const STATUS_NO_SPACE = -4;
 // Scratch layout for single operations: key bytes, the core's key-compare area, then the value.
 const KEY_AT = 0;
@@ -171,20 +170,17 @@ export class Kv {
 
   /** The eviction policy the cache was created with. */
   get evict(): 'two-phase' | 'none' {
-    this.runtime.assertRunning();
-    this.runtime.core.kv_info(this.offset, this.statsSlot);
-    return (new BigUint64Array(this.scratch.buffer, this.scratchAt, 16)[15] & 1n) === 1n ? 'two-phase' : 'none';
+    return this.info().evict;
   }
 
   stats(): KvStats {
+    const { capacity, cold, hot, ghost, counters } = this.info();
+    return { capacity, cold, hot, ghost, ...counters };
+  }
+
+  private info() {
     this.runtime.assertRunning();
-    this.runtime.core.kv_info(this.offset, this.statsSlot);
-    const w = new BigUint64Array(this.scratch.buffer, this.scratchAt, 15);
-    const n = (i: number) => Number(w[i]);
-    return {
-      capacity: n(0), cold: n(4), hot: n(5), ghost: n(6),
-      hits: n(7), misses: n(8), sets: n(9), evictions: n(10), ghostHits: n(11), promotions: n(12), softFaults: n(13), hotHitStores: n(14),
-    };
+    return cacheInfo(this.runtime.core, this.runtime.memory.buffer, this.offset, this.statsSlot);
   }
 
   /** Every entry (ghosts included, with their keys only), for inspection. */
@@ -233,7 +229,7 @@ export class Kv {
     }
     if (status >= 0) return status;
     if (status === STATUS_NO_SPACE) throw new NoSpaceError(bytes);
-    if (status === STATUS_FULL) throw new CacheFullError(this.name);
+    if (status === this.runtime.core.KV_ERR_FULL.value) throw new CacheFullError(this.name);
     throw new PmemError('EINTERNAL', `cache operation failed with status ${status}`);
   }
 

@@ -72,10 +72,7 @@ function parseLog(options: TxOptions | undefined): TxLog {
   return log;
 }
 
-/** Caches a pool keeps open at once (each handle has its own counters in the core). */
-const MAX_OPEN_CACHES = 16;
 const MAX_CACHE_CAPACITY = 1 << 24;
-const EVICT_FLAGS = { none: 0, 'two-phase': 1 } as const;
 
 export class Pool {
   /** The BIOS/platform model: AC power loss, power restore, background flushing. */
@@ -191,7 +188,9 @@ export class Pool {
     }
     const open = this.caches.get(name);
     if (open) return this.matching(open, capacity, evict);
-    if (this.caches.size >= MAX_OPEN_CACHES) throw new InvalidArgumentError(`at most ${MAX_OPEN_CACHES} caches can be open on one pool`);
+    // Each open cache has its own counters in the core, which has room for KV_STATS_SLOTS.
+    const slots = this.runtime.core.KV_STATS_SLOTS.value;
+    if (this.caches.size >= slots) throw new InvalidArgumentError(`at most ${slots} caches can be open on one pool`);
     const nameBytes = new TextEncoder().encode(name);
     if (nameBytes.length > KV_MAX_NAME_BYTES) throw new SizeLimitError('cache name', KV_MAX_NAME_BYTES);
     const { core, scratch } = this.runtime;
@@ -199,7 +198,7 @@ export class Pool {
     let offset = core.kv_find(nameBytes.length);
     if (offset === 0) {
       if (capacity === undefined) throw new InvalidArgumentError(`there is no cache ${name}: give a capacity to create it`);
-      offset = this.createCache(nameBytes, capacity, EVICT_FLAGS[evict]);
+      offset = this.createCache(nameBytes, capacity, evict === 'two-phase' ? this.runtime.core.KV_EVICT_TWO_PHASE.value : 0);
     }
     const kv = new Kv(this.runtime, offset, this.caches.size, name);
     core.kv_open(offset, this.caches.size);

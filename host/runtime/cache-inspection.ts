@@ -39,6 +39,42 @@ export function* cacheEntries(core: Core, memory: ArrayBufferLike, offset: numbe
   }
 }
 
+/** What `kv_info` reports of a cache: its geometry, queue sizes and one handle's counters. */
+export interface CacheInfo {
+  capacity: number;
+  evict: 'two-phase' | 'none';
+  cold: number;
+  hot: number;
+  ghost: number;
+  counters: {
+    hits: number;
+    misses: number;
+    sets: number;
+    evictions: number;
+    ghostHits: number;
+    promotions: number;
+    softFaults: number;
+    hotHitStores: number;
+  };
+}
+
+/** The cache at pool offset `at`, with the counters of the handle in stats slot `slot`. */
+export function cacheInfo(core: Core, memory: ArrayBufferLike, at: number, slot: number): CacheInfo {
+  core.kv_info(at, slot);
+  const words = new BigUint64Array(memory, core.SCRATCH_BASE.value, 16);
+  const n = (i: number) => Number(words[i]);
+  return {
+    capacity: n(0),
+    evict: (words[15] & 1n) === 1n ? 'two-phase' : 'none',
+    cold: n(4),
+    hot: n(5),
+    ghost: n(6),
+    counters: {
+      hits: n(7), misses: n(8), sets: n(9), evictions: n(10), ghostHits: n(11), promotions: n(12), softFaults: n(13), hotHitStores: n(14),
+    },
+  };
+}
+
 export interface CacheSummary {
   name: string;
   /** Pool offset of the cache's block. */
@@ -53,21 +89,11 @@ export interface CacheSummary {
 /** Every cache in the pool, newest first. */
 export function cacheSummaries(core: Core, memory: ArrayBufferLike): CacheSummary[] {
   const summaries: CacheSummary[] = [];
-  const scratch = core.SCRATCH_BASE.value;
   for (let at = core.kv_next(0); at !== 0; at = core.kv_next(at)) {
     const nameLength = core.kv_name(at);
-    const name = new TextDecoder().decode(new Uint8Array(memory, scratch, nameLength).slice());
-    core.kv_info(at, 0);
-    const words = new BigUint64Array(memory, scratch, 16);
-    summaries.push({
-      name,
-      offset: at,
-      capacity: Number(words[0]),
-      evict: (words[15] & 1n) === 1n ? 'two-phase' : 'none',
-      cold: Number(words[4]),
-      hot: Number(words[5]),
-      ghost: Number(words[6]),
-    });
+    const name = new TextDecoder().decode(new Uint8Array(memory, core.SCRATCH_BASE.value, nameLength).slice());
+    const { capacity, evict, cold, hot, ghost } = cacheInfo(core, memory, at, 0);
+    summaries.push({ name, offset: at, capacity, evict, cold, hot, ghost });
   }
   return summaries;
 }

@@ -88,7 +88,7 @@ class MemoryFile implements BlockFile {
 /**
  * Images held in memory, for tests and throwaway pools. Writes are durable as
  * soon as they complete, unless the power-loss model is on: then only synced
- * writes are, and `crashImage` gives what a power cut at this moment could leave.
+ * writes are, and `crashStore` gives what a power cut at this moment could leave.
  */
 export class MemoryStore implements BackingStore {
   readonly location = 'memory:';
@@ -104,12 +104,6 @@ export class MemoryStore implements BackingStore {
       file.durable = file.bytes.slice();
       file.unsynced = [];
     }
-  }
-
-  /** The image file after a power cut now (see `crashStore`). */
-  crashImage(seed: number): Uint8Array {
-    if (!this.image?.durable) throw new PoolNotFoundError(this.location);
-    return afterPowerCut(this.image, seededRandom(seed));
   }
 
   /**
