@@ -3,7 +3,7 @@
 // transaction, durable when it returns under the pool's device and sync
 // setting (like `txSync`), so the cache reopens warm and valid after any crash.
 import { CacheFullError, InvalidArgumentError, NoSpaceError, PmemError, SizeLimitError } from '../errors.js';
-import { type CacheEntry, cacheEntries, cacheInfo } from '../runtime/cache-inspection.js';
+import { type CacheCounters, type CacheEntry, type CacheInfo, cacheEntries, cacheInfo } from '../runtime/cache-inspection.js';
 import type { PoolRuntime } from '../runtime/pool-runtime.js';
 
 export type KvKey = number | string | Uint8Array;
@@ -16,24 +16,8 @@ export interface KvOptions {
   evict?: 'two-phase' | 'none';
 }
 
-export interface KvStats {
-  capacity: number;
-  /** Entries in each queue now (ghost entries hold keys only). */
-  cold: number;
-  hot: number;
-  ghost: number;
-  /** Since this handle opened: */
-  hits: number;
-  misses: number;
-  sets: number;
-  evictions: number;
-  ghostHits: number;
-  promotions: number;
-  /** Hits on ARMED hot entries, which flipped them back to HOT. */
-  softFaults: number;
-  /** Debug: stores to cache metadata made by hits on hot entries (only soft faults make any). */
-  hotHitStores: number;
-}
+/** A cache's size and queues now, and its handle's counters since it opened. */
+export type KvStats = Omit<CacheInfo, 'evict' | 'counters'> & CacheCounters;
 
 /** Result of `getMany`: value i is `values[i * stride, i * stride + min(lengths[i], stride))`, or a miss when `lengths[i]` is -1. */
 export interface KvBatch {

@@ -39,23 +39,29 @@ export function* cacheEntries(core: Core, memory: ArrayBufferLike, offset: numbe
   }
 }
 
+/** A cache handle's counters, since it opened. */
+export interface CacheCounters {
+  hits: number;
+  misses: number;
+  sets: number;
+  evictions: number;
+  ghostHits: number;
+  promotions: number;
+  /** Hits on ARMED hot entries, which flipped them back to HOT. */
+  softFaults: number;
+  /** Debug: stores to cache metadata made by hits on hot entries (only soft faults make any). */
+  hotHitStores: number;
+}
+
 /** What `kv_info` reports of a cache: its geometry, queue sizes and one handle's counters. */
 export interface CacheInfo {
   capacity: number;
   evict: 'two-phase' | 'none';
+  /** Entries in each queue now (ghost entries hold keys only). */
   cold: number;
   hot: number;
   ghost: number;
-  counters: {
-    hits: number;
-    misses: number;
-    sets: number;
-    evictions: number;
-    ghostHits: number;
-    promotions: number;
-    softFaults: number;
-    hotHitStores: number;
-  };
+  counters: CacheCounters;
 }
 
 /** The cache at pool offset `at`, with the counters of the handle in stats slot `slot`. */
@@ -75,16 +81,11 @@ export function cacheInfo(core: Core, memory: ArrayBufferLike, at: number, slot:
   };
 }
 
-export interface CacheSummary {
+export type CacheSummary = Omit<CacheInfo, 'counters'> & {
   name: string;
   /** Pool offset of the cache's block. */
   offset: number;
-  capacity: number;
-  evict: 'two-phase' | 'none';
-  cold: number;
-  hot: number;
-  ghost: number;
-}
+};
 
 /** Every cache in the pool, newest first. */
 export function cacheSummaries(core: Core, memory: ArrayBufferLike): CacheSummary[] {
