@@ -14,7 +14,7 @@ import {
 } from '../errors.js';
 import type { PowerTarget, RestoreReport } from '../platform/power-target.js';
 import type { BackingStore } from '../store/block-file.js';
-import { CommitLog } from '../store/commit-log.js';
+import { CommitLog, LOG_PAGE } from '../store/commit-log.js';
 import { type CacheSummary, cacheSummaries } from './cache-inspection.js';
 import { ImageStore, type ProgressCallback, type SaveOptions, type SaveReport } from '../store/image-store.js';
 
@@ -23,6 +23,9 @@ const MIN_POOL_SIZE = 1 << 20;
 
 /** Linear memory an adr pool's commit log stages its group of records in (records are copied there inside Wasm). */
 const COMMIT_BATCH_BYTES = 1 << 20;
+/** The commit batch follows the device's memory, page-aligned (see CommitLog). */
+const commitBatchAt = (personality: DevicePersonality, poolBase: number, poolSize: number) =>
+  Math.ceil(NvdimmDevice.memoryBytes(personality, poolBase, poolSize) / LOG_PAGE) * LOG_PAGE;
 /** Linear memory below and beside the pool: the core's statics, control block and scratch area, and adr's queues and batch. */
 const RESERVED_BYTES = 4 << 20;
 
@@ -139,7 +142,7 @@ export class PoolRuntime implements PowerTarget {
     const hooks: CoreHooks = { drainRing() {}, flushHint() {} };
     const core = await instantiateCore(memory, hooks);
     const { poolBase } = coreLayout(core);
-    ensureMemory(memory, NvdimmDevice.memoryBytes(personality, poolBase, poolSize) + (personality === 'adr' ? COMMIT_BATCH_BYTES : 0));
+    ensureMemory(memory, personality === 'adr' ? commitBatchAt(personality, poolBase, poolSize) + COMMIT_BATCH_BYTES : NvdimmDevice.memoryBytes(personality, poolBase, poolSize));
     const device = new NvdimmDevice(personality, core, memory, poolBase, poolSize);
     Object.assign(hooks, device.hooks());
     return { memory, core, device, checksummer: new CoreChecksummer(core, memory) };
@@ -333,12 +336,12 @@ export class PoolRuntime implements PowerTarget {
    */
   private replayCommitLog(): void {
     this.commitLog?.close();
-    const batchAt = NvdimmDevice.memoryBytes(this.personality, this.layout.poolBase, this.poolSize);
+    const batchAt = commitBatchAt(this.personality, this.layout.poolBase, this.poolSize);
     const batch = {
       view: new Uint8Array(this.memory.buffer, batchAt, COMMIT_BATCH_BYTES),
       copy: (dst: number, src: number, length: number) => this.core.mem_copy(dst, src, length),
     };
-    this.commitLog = new CommitLog(this.store.openCommitLog(), this.image.generation(), this.fileIdentity(), batch);
+    this.commitLog = new CommitLog(this.store.openCommitLog({ direct: this.sync === 'full' }), this.image.generation(), this.fileIdentity(), batch);
     let replayed = 0;
     for (const record of this.commitLog.records()) {
       if (record.length > this.scratch.length) break; // no record is that long: a damaged tail

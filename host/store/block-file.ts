@@ -21,8 +21,13 @@ export interface BackingStore {
    */
   create(size: number, fill: (file: BlockFile) => void, options?: { replace?: boolean }): void;
   open(mode: 'read' | 'write'): BlockFile;
-  /** The commit log beside the image (created empty if missing), for pools whose commits must reach the store. */
-  openCommitLog(): BlockFile;
+  /**
+   * The commit log beside the image (created empty if missing), for pools whose
+   * commits must reach the store. With `direct`, writes of whole 4 KiB pages from
+   * page-aligned memory may bypass the page cache where the store can (the log
+   * of a pool that syncs every flush gains nothing from caching them).
+   */
+  openCommitLog(options?: { direct?: boolean }): BlockFile;
   /**
    * Takes the exclusive right to write this pool and returns its release. Throws
    * PoolLockedError while another open pool, here or in a live process, holds it.

@@ -13,10 +13,17 @@
 // first frame's: after a crash whose first records were lost, a new session
 // writes from the same offset again, and the old session's later records,
 // valid and of the same generation, must never be read as following the new ones.
+//
+// Every flush writes whole pages from a page boundary: the batch starts with
+// the already-written bytes of the log's last partial page (rewritten with the
+// same values) and ends padded with zeros. A disk flushes a partly written page
+// slowly, and with pages aligned in memory and in the file the store may write
+// them without the page cache (O_DIRECT).
 import type { BlockFile } from './block-file.js';
 
 /** Where queued records wait for the next flush: a region of the core's linear memory, filled inside Wasm. */
 export interface CommitBatch {
+  /** A whole number of pages, page-aligned in linear memory. */
   view: Uint8Array;
   /** Copies `length` bytes between linear addresses. */
   copy(dst: number, src: number, length: number): void;
@@ -24,12 +31,16 @@ export interface CommitBatch {
 
 const FRAME = 24; // u32 record length, u32 image generation (low 32 bits), u64 image file identity, u64 session
 const COMMIT_LOG_BYTES = 4 << 20;
+/** The unit of every log write (a multiple of the disk's block size). */
+export const LOG_PAGE = 4096;
 
 const framed = (length: number) => FRAME + ((length + 7) & ~7);
 
 export class CommitLog {
   private tail = 0;
-  /** Bytes of framed records in the batch, waiting for the next flush. */
+  /** Bytes at the start of the batch that repeat the written part of the log's last page (`tail % LOG_PAGE`). */
+  private carried = 0;
+  /** Bytes of framed records in the batch after the carried ones, waiting for the next flush. */
   private batchBytes = 0;
   private readonly session = crypto.getRandomValues(new BigUint64Array(1))[0];
 
@@ -67,20 +78,21 @@ export class CommitLog {
 
   /** Whether the batch has room for a record of `length` bytes (if not, flush first). */
   hasRoomFor(length: number): boolean {
-    return this.batchBytes + framed(length) <= this.batch.view.length;
+    return this.carried + this.batchBytes + framed(length) <= this.batch.view.length;
   }
 
   /** Queues a copy of the record at linear address `source`; it is written by the next `flush`. */
   append(source: number, length: number): void {
     const view = this.batch.view;
     if (!this.hasRoomFor(length)) throw new RangeError('the commit batch is full: flush it first');
-    const frame = new DataView(view.buffer, view.byteOffset + this.batchBytes, FRAME);
+    const at = this.carried + this.batchBytes;
+    const frame = new DataView(view.buffer, view.byteOffset + at, FRAME);
     frame.setUint32(0, length, true);
     frame.setUint32(4, this.epoch >>> 0, true);
     frame.setBigUint64(8, this.identity, true);
     frame.setBigUint64(16, this.session, true);
-    this.batch.copy(view.byteOffset + this.batchBytes + FRAME, source, length);
-    view.fill(0, this.batchBytes + FRAME + length, this.batchBytes + framed(length));
+    this.batch.copy(view.byteOffset + at + FRAME, source, length);
+    view.fill(0, at + FRAME + length, at + framed(length));
     this.batchBytes += framed(length);
   }
 
@@ -101,8 +113,16 @@ export class CommitLog {
 
   private write(): void {
     if (this.batchBytes === 0) return;
-    this.file.write(this.tail, this.batch.view.subarray(0, this.batchBytes));
+    const view = this.batch.view;
+    const filled = this.carried + this.batchBytes;
+    const pages = Math.ceil(filled / LOG_PAGE) * LOG_PAGE;
+    view.fill(0, filled, pages);
+    this.file.write(this.tail - this.carried, view.subarray(0, pages));
     this.tail += this.batchBytes;
+    // The new last page's written bytes lead the next batch.
+    const lastPage = filled - (this.tail % LOG_PAGE);
+    view.copyWithin(0, lastPage, filled);
+    this.carried = this.tail % LOG_PAGE;
     this.batchBytes = 0;
   }
 
@@ -110,6 +130,7 @@ export class CommitLog {
   reset(epoch: number): void {
     this.epoch = epoch;
     this.tail = 0;
+    this.carried = 0;
     this.batchBytes = 0;
   }
 

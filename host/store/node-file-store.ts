@@ -4,7 +4,14 @@ import { PoolExistsError, PoolLockedError, PoolNotFoundError } from '../errors.j
 import type { BackingStore, BlockFile } from './block-file.js';
 
 class NodeFile implements BlockFile {
-  constructor(private readonly fd: number) {}
+  /**
+   * @param directFd the same file opened with O_DIRECT: writes of whole aligned
+   * pages go through it, past the page cache, unless the kernel refuses them.
+   */
+  constructor(
+    private readonly fd: number,
+    private readonly directFd?: number,
+  ) {}
 
   size(): number {
     return fs.fstatSync(this.fd).size;
@@ -21,8 +28,16 @@ class NodeFile implements BlockFile {
   }
 
   write(position: number, data: Uint8Array): void {
-    let done = 0;
-    while (done < data.length) done += fs.writeSync(this.fd, data, done, data.length - done, position + done);
+    if (this.directFd !== undefined && position % DIRECT_ALIGNMENT === 0 && data.length % DIRECT_ALIGNMENT === 0) {
+      try {
+        writeAll(this.directFd, position, data);
+        return;
+      } catch (error) {
+        // EINVAL: memory the kernel cannot transfer directly (not page-aligned); this write goes through the cache.
+        if ((error as NodeJS.ErrnoException).code !== 'EINVAL') throw error;
+      }
+    }
+    writeAll(this.fd, position, data);
   }
 
   sync(): void {
@@ -30,7 +45,26 @@ class NodeFile implements BlockFile {
   }
 
   close(): void {
+    if (this.directFd !== undefined) fs.closeSync(this.directFd);
     fs.closeSync(this.fd);
+  }
+}
+
+const DIRECT_ALIGNMENT = 4096;
+
+function writeAll(fd: number, position: number, data: Uint8Array): void {
+  let done = 0;
+  while (done < data.length) done += fs.writeSync(fd, data, done, data.length - done, position + done);
+}
+
+/** The file opened for O_DIRECT writes, or undefined where the platform or file system has none. */
+function openDirect(path: string): number | undefined {
+  const direct = fs.constants.O_DIRECT;
+  if (direct === undefined) return undefined;
+  try {
+    return fs.openSync(path, fs.constants.O_WRONLY | direct);
+  } catch {
+    return undefined;
   }
 }
 
@@ -101,12 +135,12 @@ export class NodeFileStore implements BackingStore {
     syncDirectory(this.location);
   }
 
-  openCommitLog(): BlockFile {
+  openCommitLog(options: { direct?: boolean } = {}): BlockFile {
     const path = `${this.location}.log`;
     const existed = fs.existsSync(path);
     const fd = fs.openSync(path, existed ? 'r+' : 'w+');
     if (!existed) syncDirectory(path);
-    return new NodeFile(fd);
+    return new NodeFile(fd, options.direct ? openDirect(path) : undefined);
   }
 
   /**
