@@ -58,9 +58,10 @@ export const META_ROOT: u32 = 0; // u64 root offset, first word of the heap-meta
 export const META_KV_DIRECTORY: u32 = 8; // u64 offset of the newest cache (they link to the older ones)
 export const META_DESCRIPTORS: u32 = 64; // u64 per chunk, then the bitmaps
 
-export const FLUSH_RING_CAPACITY: u32 = 4096;
-export const RING_COUNT: u32 = 0; // u32: entries in use
-export const RING_ENTRIES: u32 = 64; // u32 line indexes
+export const FLUSH_RING_CAPACITY: u32 = 2048; // runs
+export const RING_COUNT: u32 = 0; // u32: runs in use
+export const RING_ENTRIES: u32 = 64; // runs of flushed lines: u32 first line index, u32 line count
+export const RING_RUN_BYTES: u32 = 8;
 
 export const DEVICE_ADR: u32 = 0;
 export const DEVICE_EADR: u32 = 1;

@@ -43,15 +43,25 @@ export function pm_flush(offset: usize, length: usize): void {
   store<u64>(CONTROL_BASE + CTL_LINES_FLUSHED, load<u64>(CONTROL_BASE + CTL_LINES_FLUSHED) + <u64>(last - first + 1));
   if (!isAdr()) return; // eADR and NVDIMM-N: caches are inside the persistence domain
   const ring = poolAddr(<usize>ctl<u64>(CTL_RING_OFFSET));
-  for (let line = first; line <= last; line++) {
-    let slot = load<u32>(ring + RING_COUNT);
-    if (slot >= FLUSH_RING_CAPACITY) {
-      hostDrainRing();
-      slot = 0;
+  const lines = last - first + 1;
+  let slot = load<u32>(ring + RING_COUNT);
+  if (slot != 0) {
+    // A range that continues the last run extends it (a journal and a written block flush in pieces).
+    const previous = ring + RING_ENTRIES + (<usize>(slot - 1) << 3);
+    const previousCount = load<u32>(previous, 4);
+    if (load<u32>(previous) + previousCount == first) {
+      store<u32>(previous, previousCount + lines, 4);
+      return;
     }
-    store<u32>(ring + RING_ENTRIES + (<usize>slot << 2), line);
-    store<u32>(ring + RING_COUNT, slot + 1);
   }
+  if (slot >= FLUSH_RING_CAPACITY) {
+    hostDrainRing();
+    slot = 0;
+  }
+  const run = ring + RING_ENTRIES + (<usize>slot << 3);
+  store<u32>(run, first);
+  store<u32>(run, lines, 4);
+  store<u32>(ring + RING_COUNT, slot + 1);
 }
 
 /** Ordering point: every line flushed before it reaches the persistence domain. */
@@ -110,7 +120,7 @@ export function ctl_flush_hints(): u64 {
   return ctl<u64>(CTL_FLUSH_HINTS);
 }
 
-/** Returns how many lines the flush ring holds; the host reads them at pool offset ring + 64. */
+/** Returns how many runs of lines the flush ring holds; the host reads them (u32 first line, u32 count) at pool offset ring + 64. */
 export function ring_count(): u32 {
   return load<u32>(poolAddr(<usize>ctl<u64>(CTL_RING_OFFSET)) + RING_COUNT);
 }

@@ -8,6 +8,7 @@ import { WritePendingQueue } from './write-pending-queue.js';
 
 const LINE_SIZE = 64;
 const WORDS_PER_LINE = LINE_SIZE / 4;
+const LINES_PER_PAGE = 4096 / LINE_SIZE;
 const TEAR_UNIT = 8; // power-fail atomic unit: aligned 8 bytes
 
 export interface DeviceCounters {
@@ -95,18 +96,18 @@ export class NvdimmDevice {
     this.onFence?.();
     const count = this.core.ring_count();
     const ringEntries = this.poolBase + Number(this.core.pool_ring_offset()) + LINE_SIZE;
-    const lines = new Uint32Array(this.memory.buffer, ringEntries, count);
-    // Lines come in runs (a journal, a written range): each run of consecutive lines within one 4 KiB page
-    // goes to one controller's queue in one copy, and marks its page dirty once.
-    for (let i = 0; i < count; ) {
-      const first = lines[i];
-      let run = 1;
-      while (i + run < count && lines[i + run] === first + run && (first + run) >>> 6 === first >>> 6) run++;
-      const offset = first * LINE_SIZE;
-      this.wpqs[(offset >>> 12) % this.wpqs.length].pushRun(first, run);
-      // The durable image changed: the page must go out with the next save.
-      this.core.pm_mark_dirty(offset, run * LINE_SIZE);
-      i += run;
+    const runs = new Uint32Array(this.memory.buffer, ringEntries, count * 2);
+    for (let i = 0; i < runs.length; i += 2) {
+      let first = runs[i];
+      const lines = runs[i + 1];
+      // The durable image changed: its pages must go out with the next save.
+      this.core.pm_mark_dirty(first * LINE_SIZE, lines * LINE_SIZE);
+      // Each 4 KiB page's part of a run goes to its controller's queue in one copy.
+      for (const end = first + lines; first < end; ) {
+        const inPage = Math.min(end - first, LINES_PER_PAGE - (first % LINES_PER_PAGE));
+        this.wpqs[Math.floor(first / LINES_PER_PAGE) % this.wpqs.length].pushRun(first, inPage);
+        first += inPage;
+      }
     }
     this.core.ring_clear();
   }
