@@ -16,7 +16,12 @@ export interface LinearMemory {
 }
 
 export class WritePendingQueue {
-  private readonly lines: Int32Array;
+  /** Queued runs of consecutive lines, oldest first, in a ring: first line and length. A run's slots never wrap. */
+  private readonly runLines: Int32Array;
+  private readonly runLengths: Int32Array;
+  private firstRun = 0;
+  private runs = 0;
+  /** The slot of the oldest queued line, and how many lines are queued. */
   private head = 0;
   private count = 0;
 
@@ -29,7 +34,8 @@ export class WritePendingQueue {
     private readonly poolAt: number,
     private readonly mediaAt: number,
   ) {
-    this.lines = new Int32Array(capacity);
+    this.runLines = new Int32Array(capacity);
+    this.runLengths = new Int32Array(capacity);
   }
 
   /** Linear memory the queues of `controllers` controllers take. */
@@ -58,7 +64,9 @@ export class WritePendingQueue {
       const slot = (this.head + this.count) % this.capacity;
       const n = Math.min(count - done, this.capacity - slot);
       this.memory.copy(this.slotsAt + slot * size, this.poolAt + (first + done) * size, n * size);
-      for (let i = 0; i < n; i++) this.lines[slot + i] = first + done + i;
+      const run = (this.firstRun + this.runs++) % this.capacity;
+      this.runLines[run] = first + done;
+      this.runLengths[run] = n;
       this.count += n;
       done += n;
     }
@@ -68,13 +76,20 @@ export class WritePendingQueue {
   private drainOldest(n: number): void {
     const size = this.lineSize;
     while (n > 0) {
-      let run = 1;
-      const line = this.lines[this.head];
-      while (run < n && this.head + run < this.capacity && this.lines[this.head + run] === line + run) run++;
-      this.memory.copy(this.mediaAt + line * size, this.slotsAt + this.head * size, run * size);
-      this.head = (this.head + run) % this.capacity;
-      this.count -= run;
-      n -= run;
+      const run = this.firstRun;
+      const line = this.runLines[run];
+      const taken = Math.min(n, this.runLengths[run]);
+      this.memory.copy(this.mediaAt + line * size, this.slotsAt + this.head * size, taken * size);
+      if (taken === this.runLengths[run]) {
+        this.firstRun = (run + 1) % this.capacity;
+        this.runs--;
+      } else {
+        this.runLines[run] += taken;
+        this.runLengths[run] -= taken;
+      }
+      this.head = (this.head + taken) % this.capacity;
+      this.count -= taken;
+      n -= taken;
     }
   }
 
@@ -88,14 +103,19 @@ export class WritePendingQueue {
   /** The queued lines, oldest first, without draining them. */
   *entries(): Generator<[number, Uint8Array]> {
     const bytes = this.memory.bytes();
-    for (let i = 0; i < this.count; i++) {
-      const slot = (this.head + i) % this.capacity;
-      const at = this.slotsAt + slot * this.lineSize;
-      yield [this.lines[slot], bytes.subarray(at, at + this.lineSize)];
+    let slot = this.head;
+    for (let i = 0; i < this.runs; i++) {
+      const run = (this.firstRun + i) % this.capacity;
+      for (let line = 0; line < this.runLengths[run]; line++, slot = (slot + 1) % this.capacity) {
+        const at = this.slotsAt + slot * this.lineSize;
+        yield [this.runLines[run] + line, bytes.subarray(at, at + this.lineSize)];
+      }
     }
   }
 
   clear(): void {
+    this.firstRun = 0;
+    this.runs = 0;
     this.head = 0;
     this.count = 0;
   }
