@@ -2,9 +2,13 @@
 // the cold/ghost/hot design of patents.md sections 1 and 2.
 //
 // - New keys enter the cold FIFO. An entry leaving cold that was hit while
-//   there moves to the hot ring; otherwise its value is freed and its key stays
-//   behind in the ghost FIFO (keys only).
-// - A set of a key found in the ghost promotes it into the hot ring.
+//   there moves to the hot ring; otherwise its value and record are freed and
+//   its key's 16-bit fingerprint stays behind in the ghost table.
+// - A set of a key whose fingerprint the ghost holds promotes it into the hot
+//   ring. The ghost is direct-mapped: a newer key's fingerprint replaces an
+//   older one in its slot, so the ghost forgets keys after about as many
+//   evictions as it has slots, and a fingerprint match by chance (1 in 65536)
+//   only promotes a key early.
 // - The hot ring is swept by a clock hand in two phases: the hand arms an entry
 //   (state ARMED) and evicts it only if it is still armed a revolution later.
 //   A hit on a HOT entry performs no store and takes no lock; a hit on an ARMED
@@ -12,8 +16,8 @@
 // - Cold may use the hot ring's unused share of the capacity, so a cache that
 //   has seen no reuse yet is still a full FIFO.
 //
-// Every structural change (bucket chains, entry records, ring slots, the queue
-// state words, value blocks) goes through the open redo transaction, so after
+// Every structural change (bucket chains, entry records, ring slots, ghost
+// slots, the queue state words, value blocks) goes through the open redo transaction, so after
 // any crash the cache is exactly as the last commit left it. Hints that no
 // invariant depends on (the cold "hit" flag, HOT/ARMED states, bucket lock
 // words) are plain stores.
@@ -29,7 +33,7 @@ import { xxh64 } from "./xxhash64";
 
 // Policy constants, chosen on the public traces (see docs/cache.md).
 const COLD_PERCENT: u32 = 10; // cold's own share of the capacity
-const GHOST_PERCENT: u32 = 120; // ghost keys, as a share of the capacity
+const GHOST_PERCENT: u32 = 120; // ghost slots, as a share of the capacity
 /**
  * Journal bytes a set keeps in reserve besides its key and value: the
  * evictions it must still make. Cold entries hit while cold move to hot only
@@ -52,8 +56,8 @@ export const KV_STATS_SLOTS: u32 = 16;
 /** Status of a set into a full cache that does not evict. */
 export const KV_ERR_FULL: i32 = -7;
 
-// The cache's block: header, buckets, entry records, cold ring, ghost ring, hot ring, hot states.
-const KV_MAGIC: u32 = 0x3143564b; // "KVC1"
+// The cache's block: header, buckets, entry records, cold ring, hot ring, ghost table, hot states.
+const KV_MAGIC: u32 = 0x3243564b; // "KVC2"
 const H_MAGIC: u32 = 0;
 const H_FLAGS: u32 = 4;
 const H_CAPACITY: u32 = 8;
@@ -72,33 +76,32 @@ const HEADER_SIZE: u32 = 192;
 const S_COLD_HEAD: u32 = 0;
 const S_COLD_USED: u32 = 4; // ring slots in use, holes left by deletes included
 const S_COLD_COUNT: u32 = 8;
-const S_GHOST_HEAD: u32 = 12;
-const S_GHOST_USED: u32 = 16;
-const S_GHOST_COUNT: u32 = 20;
-const S_HAND: u32 = 24;
-const S_HOT_COUNT: u32 = 28;
-const S_FREE: u32 = 32; // free entry records, linked through E_NEXT (index + 1)
-const S_FRESH: u32 = 36; // records ever used
-const S_FILL: u32 = 40; // where the search for an empty hot slot starts
-const STATE_SIZE: u32 = 44;
+const S_GHOST_COUNT: u32 = 12; // ghost slots holding a fingerprint
+const S_HAND: u32 = 16;
+const S_HOT_COUNT: u32 = 20;
+const S_FREE: u32 = 24; // free entry records, linked through E_NEXT (index + 1)
+const S_FRESH: u32 = 28; // records ever used
+const S_FILL: u32 = 32; // where the search for an empty hot slot starts
+const STATE_SIZE: u32 = 36;
 const WORK: usize = CONTROL_BASE + 1024;
-const KEY_SLOT: usize = CONTROL_BASE + 1088; // one 32-byte record staged for a transactional write
+const KEY_SLOT: usize = CONTROL_BASE + 1088; // one entry record staged for a transactional write
 
 const BUCKET_SIZE: u32 = 8; // u32 lock word, u32 first entry (index + 1)
-const ENTRY_SIZE: u32 = 32;
+const ENTRY_SIZE: u32 = 24;
 const E_KEY: u32 = 0; // u64: the integer key, or the hash of a byte key
 const E_NEXT: u32 = 8;
-const E_VALUE: u32 = 12; // pool offset of the value block (key bytes, then value bytes); 0 for a ghost
-const E_LENGTH: u32 = 16; // value bytes
-const E_POS: u32 = 20; // slot in the entry's ring
-const E_TAG: u32 = 24; // u8
-const E_FLAGS: u32 = 25; // u8 hint: hit while cold
-const E_KEY_LENGTH: u32 = 26; // u16: 0 for an integer key
+const E_VALUE: u32 = 12; // pool offset of the value block (key bytes, then value bytes)
+const E_POS: u32 = 16; // u32: slot in the entry's ring (low 24 bits); a byte key's length - 1 (high 8 bits)
+const E_TAG: u32 = 20; // u8: queue tag, and TAG_BYTE_KEY
+const E_FLAGS: u32 = 21; // u8 hint: hit while cold
+const E_LENGTH: u32 = 22; // u16: value bytes
+const POS_MASK: u32 = 0xffffff; // capacities stay below 2^24 (the host checks)
 
 const TAG_FREE: u8 = 0;
 const TAG_COLD: u8 = 1;
-const TAG_GHOST: u8 = 2;
 const TAG_HOT: u8 = 3;
+const TAG_QUEUE: u8 = 3;
+const TAG_BYTE_KEY: u8 = 4;
 const FLAG_HIT: u8 = 1;
 const STATE_HOT: u8 = 1;
 const STATE_ARMED: u8 = 2;
@@ -138,7 +141,7 @@ let reserve: u32 = 0;
 
 function blockSize(cap: u32, ghosts: u32, hot: u32, buckets: u32): u32 {
   const coldSlots = twoPhase ? cap : 0;
-  return align8(HEADER_SIZE + buckets * BUCKET_SIZE) + (cap + ghosts) * ENTRY_SIZE + (coldSlots + ghosts * 2 + hot) * 4 + hot;
+  return align8(HEADER_SIZE + buckets * BUCKET_SIZE) + cap * ENTRY_SIZE + (coldSlots + hot) * 4 + ghosts * 2 + hot;
 }
 
 function use(at: u32, statsSlot: u32): void {
@@ -155,9 +158,9 @@ function use(at: u32, statsSlot: u32): void {
   bucketsAt = at + HEADER_SIZE;
   entriesAt = at + align8(HEADER_SIZE + buckets * BUCKET_SIZE);
   coldAt = entriesAt + load<u32>(base + H_ENTRIES) * ENTRY_SIZE;
-  ghostAt = coldAt + (twoPhase ? capacity * 4 : 0);
-  hotAt = ghostAt + ghostRing() * 4;
-  statesAt = hotAt + hotSlots * 4;
+  hotAt = coldAt + (twoPhase ? capacity * 4 : 0);
+  ghostAt = hotAt + hotSlots * 4;
+  statesAt = ghostAt + ghostSlots * 2;
 }
 
 @inline function count(field: u32): void {
@@ -171,6 +174,14 @@ function use(at: u32, statsSlot: u32): void {
 function wr32(offset: u32, value: u32): i32 {
   store<u32>(KEY_SLOT, value);
   return txWrite(offset, KEY_SLOT, 4);
+}
+function rd16(offset: u32): u32 {
+  txRead(offset, 2, KEY_SLOT);
+  return load<u16>(KEY_SLOT);
+}
+function wr16(offset: u32, value: u32): i32 {
+  store<u16>(KEY_SLOT, <u16>value);
+  return txWrite(offset, KEY_SLOT, 2);
 }
 @inline function w(field: u32): u32 {
   return load<u32>(WORK + field);
@@ -213,15 +224,20 @@ function unlockBucket(bucket: u32): void {
   else store<u32>(poolAddr(bucket), 0);
 }
 
-/** Whether entry `e` holds `key` (byte keys compare their bytes, except in the ghost, which keeps the hash only). */
+/** A record's key length: 0 for an integer key. */
+function keyLengthOf(record: usize): u32 {
+  return (load<u8>(record + E_TAG) & TAG_BYTE_KEY) != 0 ? (load<u32>(record + E_POS) >>> 24) + 1 : 0;
+}
+
+/** Whether entry `e` holds `key` (byte keys compare their bytes). */
 function matches(e: u32, key: u64, keyLength: u32, keySrc: usize, tx: bool): bool {
   if (!tx) return recordMatches(poolAddr(entryAt(e)), key, keyLength, keySrc, false);
   txRead(entryAt(e), ENTRY_SIZE, KEY_SLOT);
   return recordMatches(KEY_SLOT, key, keyLength, keySrc, true);
 }
 function recordMatches(record: usize, key: u64, keyLength: u32, keySrc: usize, tx: bool): bool {
-  if (load<u64>(record + E_KEY) != key || <u32>load<u16>(record + E_KEY_LENGTH) != keyLength) return false;
-  if (keyLength == 0 || load<u8>(record + E_TAG) == TAG_GHOST) return true;
+  if (load<u64>(record + E_KEY) != key || keyLengthOf(record) != keyLength) return false;
+  if (keyLength == 0) return true;
   const value = load<u32>(record + E_VALUE);
   // A value block is written once, when allocated: reading it in place is safe unless this transaction wrote it.
   if (tx) {
@@ -244,7 +260,10 @@ function find(key: u64, keyLength: u32, keySrc: usize, tx: bool): u32 {
 
 function tagOf(e: u32): u8 {
   txRead(entryAt(e) + E_TAG, 1, KEY_SLOT);
-  return load<u8>(KEY_SLOT);
+  return load<u8>(KEY_SLOT) & TAG_QUEUE;
+}
+function posOf(e: u32): u32 {
+  return rd32(entryAt(e) + E_POS) & POS_MASK;
 }
 
 /** Removes entry `e` from its bucket chain and puts its record on the free list. */
@@ -269,16 +288,14 @@ function unlinkAndFree(e: u32): i32 {
   return status;
 }
 
-/** Records entry `e`'s new place, `tag` at `pos`, and its value block. */
-function moveTo(e: u32, tag: u8, pos: u32, value: u32, length: u32): i32 {
+/** Records entry `e`'s new place: hot slot `slot`. */
+function moveToHot(e: u32, slot: u32): i32 {
   const at = entryAt(e);
   txRead(at, ENTRY_SIZE, KEY_SLOT);
-  store<u32>(KEY_SLOT + E_VALUE, value);
-  store<u32>(KEY_SLOT + E_LENGTH, length);
-  store<u32>(KEY_SLOT + E_POS, pos);
-  store<u8>(KEY_SLOT + E_TAG, tag);
+  store<u32>(KEY_SLOT + E_POS, (load<u32>(KEY_SLOT + E_POS) & ~POS_MASK) | slot);
+  store<u8>(KEY_SLOT + E_TAG, (load<u8>(KEY_SLOT + E_TAG) & ~TAG_QUEUE) | TAG_HOT);
   store<u8>(KEY_SLOT + E_FLAGS, 0);
-  return txWrite(at + E_VALUE, KEY_SLOT + E_VALUE, ENTRY_SIZE - E_VALUE);
+  return txWrite(at + E_POS, KEY_SLOT + E_POS, ENTRY_SIZE - E_POS);
 }
 
 /** Frees the value of `e` and forgets it. */
@@ -291,33 +308,40 @@ function forget(e: u32): i32 {
   return unlinkAndFree(e);
 }
 
-// Ghost FIFO: up to ghostSlots keys, in a ring twice that long so that the
-// holes promotions leave behind do not shorten the ghost's memory.
-@inline function ghostRing(): u32 {
-  return ghostSlots * 2;
+// Ghost table: one 16-bit fingerprint per slot, the slot and the fingerprint
+// taken from independent bits of a hash of the key; 0 marks an empty slot.
+function ghostHash(key: u64): u64 {
+  let h = (key ^ (key >> 29)) * 0xbf58476d1ce4e5b9;
+  return h ^ (h >> 32);
 }
+@inline function ghostSlotOf(h: u64): u32 {
+  return ghostAt + <u32>(((h >> 32) * <u64>ghostSlots) >> 32) * 2;
+}
+@inline function fingerprintOf(h: u64): u32 {
+  const fingerprint = <u32>h & 0xffff;
+  return fingerprint == 0 ? 1 : fingerprint;
+}
+
+/** Forgets entry `e` (value and record), leaving its key's fingerprint in the ghost. */
 function ghostPush(e: u32): i32 {
   if (ghostSlots == 0) return forget(e);
-  while (w(S_GHOST_COUNT) >= ghostSlots || w(S_GHOST_USED) == ghostRing()) {
-    const status = ghostPop();
-    if (status != TX_OK) return status;
-  }
-  const pos = (w(S_GHOST_HEAD) + w(S_GHOST_USED)) % ghostRing();
-  setW(S_GHOST_USED, w(S_GHOST_USED) + 1);
-  setW(S_GHOST_COUNT, w(S_GHOST_COUNT) + 1);
-  let status = heap_free(rd32(entryAt(e) + E_VALUE));
-  if (status == TX_OK) status = moveTo(e, TAG_GHOST, pos, 0, 0);
-  return status != TX_OK ? status : wr32(ghostAt + pos * 4, e);
+  txRead(entryAt(e), 8, KEY_SLOT);
+  const h = ghostHash(load<u64>(KEY_SLOT));
+  const slot = ghostSlotOf(h);
+  if (rd16(slot) == 0) setW(S_GHOST_COUNT, w(S_GHOST_COUNT) + 1);
+  const status = wr16(slot, fingerprintOf(h));
+  return status != TX_OK ? status : forget(e);
 }
-function ghostPop(): i32 {
-  const head = w(S_GHOST_HEAD);
-  const e = rd32(ghostAt + head * 4);
-  setW(S_GHOST_HEAD, head + 1 == ghostRing() ? 0 : head + 1);
-  setW(S_GHOST_USED, w(S_GHOST_USED) - 1);
-  if (e == 0) return TX_OK; // a hole left by a promotion or delete
+
+/** Whether the ghost holds `key`'s fingerprint; if so it is taken out (1), else 0, or a negative status. */
+function ghostTake(key: u64): i32 {
+  if (ghostSlots == 0) return 0;
+  const h = ghostHash(key);
+  const slot = ghostSlotOf(h);
+  if (rd16(slot) != fingerprintOf(h)) return 0;
   setW(S_GHOST_COUNT, w(S_GHOST_COUNT) - 1);
-  const status = wr32(ghostAt + head * 4, 0);
-  return status != TX_OK ? status : unlinkAndFree(e);
+  const status = wr16(slot, 0);
+  return status != TX_OK ? status : 1;
 }
 
 // Hot ring.
@@ -367,12 +391,11 @@ function hotEvict(): i64 {
   }
 }
 
-/** Puts entry `e`, out of any queue, into a hot slot with the value block `value`. */
-function hotPlace(e: u32, slot: u32, value: u32, length: u32): i32 {
+/** Fills hot slot `slot` with entry `e`, whose record already says so. */
+function hotFill(e: u32, slot: u32): i32 {
   setW(S_HOT_COUNT, w(S_HOT_COUNT) + 1);
   setHotState(slot, STATE_HOT);
-  const status = moveTo(e, TAG_HOT, slot, value, length);
-  return status != TX_OK ? status : wr32(hotAt + slot * 4, e);
+  return wr32(hotAt + slot * 4, e);
 }
 
 function hotSlotFor(): i64 {
@@ -409,7 +432,8 @@ function coldEvict(): i32 {
     const slot = hotSlotFor();
     if (slot < 0) return <i32>slot;
     count(ST_PROMOTIONS);
-    return hotPlace(e, <u32>slot, rd32(entryAt(e) + E_VALUE), rd32(entryAt(e) + E_LENGTH));
+    status = moveToHot(e, <u32>slot);
+    return status != TX_OK ? status : hotFill(e, <u32>slot);
   }
   count(ST_EVICTIONS);
   return ghostPush(e);
@@ -448,15 +472,14 @@ function newValue(keySrc: usize, keyLength: u32, src: usize, length: u32): i64 {
   return status != TX_OK ? <i64>status : block;
 }
 
-function writeNewEntry(e: u32, key: u64, keyLength: u32, value: u32, length: u32, next: u32, pos: u32): i32 {
+function writeNewEntry(e: u32, key: u64, keyLength: u32, value: u32, length: u32, next: u32, tag: u8, pos: u32): i32 {
   memory.fill(KEY_SLOT, 0, ENTRY_SIZE);
   store<u64>(KEY_SLOT + E_KEY, key);
   store<u32>(KEY_SLOT + E_NEXT, next);
   store<u32>(KEY_SLOT + E_VALUE, value);
-  store<u32>(KEY_SLOT + E_LENGTH, length);
-  store<u32>(KEY_SLOT + E_POS, pos);
-  store<u8>(KEY_SLOT + E_TAG, TAG_COLD);
-  store<u16>(KEY_SLOT + E_KEY_LENGTH, <u16>keyLength);
+  store<u32>(KEY_SLOT + E_POS, keyLength == 0 ? pos : pos | ((keyLength - 1) << 24));
+  store<u8>(KEY_SLOT + E_TAG, keyLength == 0 ? tag : tag | TAG_BYTE_KEY);
+  store<u16>(KEY_SLOT + E_LENGTH, <u16>length);
   return txWrite(entryAt(e), KEY_SLOT, ENTRY_SIZE);
 }
 
@@ -478,8 +501,8 @@ function replaceValue(e: u32, keySrc: usize, keyLength: u32, src: usize, length:
   if (block < 0) return <i32>block;
   let status = heap_free(rd32(at + E_VALUE));
   if (status == TX_OK) status = wr32(at + E_VALUE, <u32>block);
-  if (status == TX_OK) status = wr32(at + E_LENGTH, length);
-  if (status == TX_OK && tagOf(e) == TAG_HOT) setHotState(rd32(at + E_POS), STATE_HOT);
+  if (status == TX_OK) status = wr16(at + E_LENGTH, length);
+  if (status == TX_OK && tagOf(e) == TAG_HOT) setHotState(posOf(e), STATE_HOT);
   return status;
 }
 
@@ -487,16 +510,15 @@ function set(key: u64, keySrc: usize, keyLength: u32, src: usize, length: u32): 
   count(ST_SETS);
   reserve = keyLength + length + SET_JOURNAL_BYTES;
   let e = find(key, keyLength, keySrc, true);
-  if (e != 0 && tagOf(e) != TAG_GHOST) return replaceValue(e, keySrc, keyLength, src, length);
+  if (e != 0) return replaceValue(e, keySrc, keyLength, src, length);
   let status: i32 = TX_OK;
-  let slot: i64 = 0;
-  if (e != 0) {
-    // A ghost hit: the key was seen before and left cold without a hit; it is promoted to hot.
+  let slot: i64 = -1;
+  const ghostHit = ghostTake(key);
+  if (ghostHit < 0) return ghostHit;
+  if (ghostHit == 1) {
+    // The key was seen before and left cold without a hit: it is promoted to hot.
     count(ST_GHOST_HITS);
-    const pos = rd32(entryAt(e) + E_POS);
-    setW(S_GHOST_COUNT, w(S_GHOST_COUNT) - 1);
-    status = wr32(ghostAt + pos * 4, 0);
-    if (status == TX_OK) slot = roomForHot();
+    slot = roomForHot();
     if (slot < 0) status = <i32>slot;
   } else if (twoPhase) {
     status = roomForCold();
@@ -507,21 +529,21 @@ function set(key: u64, keySrc: usize, keyLength: u32, src: usize, length: u32): 
   const block = newValue(keySrc, keyLength, src, length);
   if (block < 0) {
     // No room for the value: the evictions made so far stand, and a promoted ghost is forgotten.
-    if (e != 0) status = unlinkAndFree(e);
     const saved = saveState();
-    return status != TX_OK ? status : saved != TX_OK ? saved : <i32>block;
+    return saved != TX_OK ? saved : <i32>block;
   }
-  if (e != 0) {
-    status = hotPlace(e, <u32>slot, <u32>block, length);
-    if (status == TX_OK) count(ST_PROMOTIONS);
-  } else {
-    e = newEntry();
-    const bucket = bucketOf(key);
-    lockBucket(bucket);
-    status = writeNewEntry(e, key, keyLength, <u32>block, length, rd32(bucket + 4), coldTail());
-    if (status == TX_OK) status = wr32(bucket + 4, e);
-    unlockBucket(bucket);
-    if (status == TX_OK) status = coldPush(e);
+  e = newEntry();
+  const bucket = bucketOf(key);
+  const hot = slot >= 0;
+  lockBucket(bucket);
+  status = writeNewEntry(e, key, keyLength, <u32>block, length, rd32(bucket + 4), hot ? TAG_HOT : TAG_COLD, hot ? <u32>slot : coldTail());
+  if (status == TX_OK) status = wr32(bucket + 4, e);
+  unlockBucket(bucket);
+  if (status == TX_OK) {
+    if (hot) {
+      status = hotFill(e, <u32>slot);
+      count(ST_PROMOTIONS);
+    } else status = coldPush(e);
   }
   return status != TX_OK ? status : saveState();
 }
@@ -530,23 +552,25 @@ function set(key: u64, keySrc: usize, keyLength: u32, src: usize, length: u32): 
 function remove(key: u64, keySrc: usize, keyLength: u32): i32 {
   loadState();
   const e = find(key, keyLength, keySrc, true);
-  if (e == 0) return 0;
-  const tag = tagOf(e);
-  const pos = rd32(entryAt(e) + E_POS);
+  if (e == 0) {
+    // A deleted key is forgotten by the ghost too.
+    const taken = ghostTake(key);
+    if (taken <= 0) return taken;
+    const saved = saveState();
+    return saved != TX_OK ? saved : 0;
+  }
+  const pos = posOf(e);
   let status: i32;
-  if (tag == TAG_COLD) {
+  if (tagOf(e) == TAG_COLD) {
     setW(S_COLD_COUNT, w(S_COLD_COUNT) - 1);
     status = twoPhase ? wr32(coldAt + pos * 4, 0) : TX_OK;
-  } else if (tag == TAG_HOT) {
+  } else {
     setW(S_HOT_COUNT, w(S_HOT_COUNT) - 1);
     status = wr32(hotAt + pos * 4, 0);
-  } else {
-    setW(S_GHOST_COUNT, w(S_GHOST_COUNT) - 1);
-    status = wr32(ghostAt + pos * 4, 0);
   }
   if (status == TX_OK) status = forget(e);
   if (status == TX_OK) status = saveState();
-  return status != TX_OK ? status : tag == TAG_GHOST ? 0 : 1;
+  return status != TX_OK ? status : 1;
 }
 
 /**
@@ -557,16 +581,16 @@ function remove(key: u64, keySrc: usize, keyLength: u32): i32 {
 function get(key: u64, keySrc: usize, keyLength: u32, dst: usize, room: u32, touch: bool): i32 {
   const e = find(key, keyLength, keySrc, false);
   const at: usize = e == 0 ? 0 : poolAddr(entryAt(e));
-  const tag = e == 0 ? TAG_FREE : load<u8>(at + E_TAG);
+  const tag = e == 0 ? TAG_FREE : load<u8>(at + E_TAG) & TAG_QUEUE;
   if (tag != TAG_COLD && tag != TAG_HOT) {
     if (touch) count(ST_MISSES);
     return -1;
   }
-  if (!touch) return <i32>load<u32>(at + E_LENGTH);
+  if (!touch) return <i32>load<u16>(at + E_LENGTH);
   count(ST_HITS);
   if (tag == TAG_HOT) {
     // The zero-store path: a HOT entry is read and nothing else.
-    const slot = load<u32>(at + E_POS);
+    const slot = load<u32>(at + E_POS) & POS_MASK;
     if (hotState(slot) == STATE_ARMED) {
       setHotState(slot, STATE_HOT);
       count(ST_SOFT_FAULTS);
@@ -576,7 +600,7 @@ function get(key: u64, keySrc: usize, keyLength: u32, dst: usize, room: u32, tou
     store<u8>(at + E_FLAGS, FLAG_HIT);
     pm_mark_dirty(<usize>(entryAt(e) + E_FLAGS), 1);
   }
-  const length = load<u32>(at + E_LENGTH);
+  const length = <u32>load<u16>(at + E_LENGTH);
   memory.copy(dst, poolAddr(load<u32>(at + E_VALUE) + keyLength), min(length, room));
   return <i32>length;
 }
@@ -651,9 +675,9 @@ function plan(cap: u32, flags: u32): u32 {
   ghostSlots = twoPhase ? max<u32>(1, <u32>((<u64>cap * GHOST_PERCENT) / 100)) : 0;
   coldTarget = twoPhase ? max<u32>(1, <u32>((<u64>cap * COLD_PERCENT) / 100)) : cap;
   hotSlots = cap - coldTarget;
-  // At least 3/4 as many buckets as records: chains stay short, and the table a quarter of the records' size.
+  // At least 3/4 as many buckets as records: chains stay short, and the table a third of the records' size.
   let buckets: u32 = 16;
-  while (buckets < (<u64>(cap + ghostSlots) * 3) / 4) buckets <<= 1;
+  while (buckets < (<u64>cap * 3) / 4) buckets <<= 1;
   bucketMask = buckets - 1;
   return blockSize(cap, ghostSlots, hotSlots, buckets);
 }
@@ -686,7 +710,7 @@ export function kv_create(cap: u32, flags: u32, nameLength: u32): i64 {
   store<u32>(header + H_HOT_SLOTS, hotSlots);
   store<u32>(header + H_GHOST_SLOTS, ghostSlots);
   store<u32>(header + H_BUCKETS, bucketMask + 1);
-  store<u32>(header + H_ENTRIES, cap + ghostSlots);
+  store<u32>(header + H_ENTRIES, cap);
   const directory = <u32>ctl<u64>(CTL_META_OFFSET) + META_KV_DIRECTORY;
   store<u32>(header + H_NEXT, <u32>txLoad64(directory));
   store<u32>(header + H_NAME_LENGTH, nameLength);
@@ -748,8 +772,8 @@ export function kv_info(at: u32, statsSlot: u32): void {
 
 /**
  * Entry `index` (from 1) for inspection: returns its tag (0 free, 1 cold,
- * 2 ghost, 3 hot) and writes key (u64), value offset, value length and key
- * length (u32s) to the scratch area; -1 past the last record ever used.
+ * 3 hot) and writes key (u64), value offset, value length and key length
+ * (u32s) to the scratch area; -1 past the last record ever used.
  */
 export function kv_entry(at: u32, index: u32): i32 {
   use(at, 0);
@@ -757,16 +781,22 @@ export function kv_entry(at: u32, index: u32): i32 {
   const record = poolAddr(entryAt(index));
   store<u64>(SCRATCH_BASE, load<u64>(record + E_KEY));
   store<u32>(SCRATCH_BASE + 8, load<u32>(record + E_VALUE));
-  store<u32>(SCRATCH_BASE + 12, load<u32>(record + E_LENGTH));
-  store<u32>(SCRATCH_BASE + 16, load<u16>(record + E_KEY_LENGTH));
-  return load<u8>(record + E_TAG);
+  store<u32>(SCRATCH_BASE + 12, load<u16>(record + E_LENGTH));
+  store<u32>(SCRATCH_BASE + 16, keyLengthOf(record));
+  return load<u8>(record + E_TAG) & TAG_QUEUE;
+}
+
+/** Ghost slot `index` for inspection: its fingerprint (0 empty), or -1 past the last slot. */
+export function kv_ghost(at: u32, index: u32): i32 {
+  use(at, 0);
+  return index < ghostSlots ? <i32>load<u16>(poolAddr(ghostAt + index * 2)) : -1;
 }
 
 /**
  * Checks the cache's invariants on the committed state; returns 0, or the
  * number of the first that fails: 1 header, 2 a chain holds a free record or
  * one of another bucket, 3 a chain is longer than the records, 4 cold ring,
- * 5 ghost ring, 6 hot ring, 7 queue counts, 8 free list, 9 a value block,
+ * 5 ghost count, 6 hot ring, 7 queue counts, 8 free list, 9 a value block,
  * 10 capacity.
  */
 export function kv_check(at: u32): i32 {
@@ -784,30 +814,31 @@ export function kv_check(at: u32): i32 {
     while (e != 0) {
       if (e > fresh) return 2;
       const record = poolAddr(entryAt(e));
-      if (load<u8>(record + E_TAG) == TAG_FREE || bucketOf(load<u64>(record + E_KEY)) != bucket) return 2;
+      if ((load<u8>(record + E_TAG) & TAG_QUEUE) == TAG_FREE || bucketOf(load<u64>(record + E_KEY)) != bucket) return 2;
       if (++chained > fresh) return 3;
       e = load<u32>(record + E_NEXT);
     }
   }
   const coldInRing = ringCheck(coldAt, twoPhase ? capacity : 0, load<u32>(state + S_COLD_HEAD), load<u32>(state + S_COLD_USED), TAG_COLD);
   if (coldInRing < 0) return 4;
-  const ghost = ringCheck(ghostAt, ghostRing(), load<u32>(state + S_GHOST_HEAD), load<u32>(state + S_GHOST_USED), TAG_GHOST);
-  if (ghost < 0) return 5;
+  let ghost: u32 = 0;
+  for (let slot: u32 = 0; slot < ghostSlots; slot++) if (load<u16>(poolAddr(ghostAt + slot * 2)) != 0) ghost++;
+  if (ghost != load<u32>(state + S_GHOST_COUNT)) return 5;
   const hot = ringCheck(hotAt, hotSlots, 0, hotSlots, TAG_HOT);
   if (hot < 0) return 6;
   let cold: u32 = 0;
   for (let e: u32 = 1; e <= fresh; e++) {
     const record = poolAddr(entryAt(e));
-    const tag = load<u8>(record + E_TAG);
+    const tag = load<u8>(record + E_TAG) & TAG_QUEUE;
     if (tag == TAG_COLD) cold++;
     if ((tag == TAG_COLD || tag == TAG_HOT) != (load<u32>(record + E_VALUE) != 0)) return 9;
-    if (load<u32>(record + E_LENGTH) > KV_MAX_VALUE || <u32>load<u16>(record + E_KEY_LENGTH) > KV_MAX_KEY) return 9;
+    if (<u32>load<u16>(record + E_LENGTH) > KV_MAX_VALUE) return 9;
   }
-  if ((twoPhase && <u32>coldInRing != cold) || cold != load<u32>(state + S_COLD_COUNT) || <u32>ghost != load<u32>(state + S_GHOST_COUNT)
-    || <u32>hot != load<u32>(state + S_HOT_COUNT) || cold + <u32>(ghost + hot) != chained) return 7;
+  if ((twoPhase && <u32>coldInRing != cold) || cold != load<u32>(state + S_COLD_COUNT)
+    || <u32>hot != load<u32>(state + S_HOT_COUNT) || cold + <u32>hot != chained) return 7;
   let free: u32 = 0;
   for (let e = load<u32>(state + S_FREE); e != 0; e = load<u32>(poolAddr(entryAt(e) + E_NEXT))) {
-    if (e > fresh || load<u8>(poolAddr(entryAt(e) + E_TAG)) != TAG_FREE || ++free > fresh) return 8;
+    if (e > fresh || (load<u8>(poolAddr(entryAt(e) + E_TAG)) & TAG_QUEUE) != TAG_FREE || ++free > fresh) return 8;
   }
   if (free + chained != fresh) return 8;
   if (cold + <u32>hot > capacity || <u32>ghost > ghostSlots) return 10;
@@ -825,7 +856,7 @@ function ringCheck(ring: u32, slots: u32, head: u32, used: u32, tag: u8): i32 {
     if (e == 0) continue;
     if (i >= used) return -1;
     const record = poolAddr(entryAt(e));
-    if (load<u8>(record + E_TAG) != tag || load<u32>(record + E_POS) != slot) return -1;
+    if ((load<u8>(record + E_TAG) & TAG_QUEUE) != tag || (load<u32>(record + E_POS) & POS_MASK) != slot) return -1;
     live++;
   }
   return live;

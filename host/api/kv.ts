@@ -3,7 +3,7 @@
 // transaction, durable when it returns under the pool's device and sync
 // setting (like `txSync`), so the cache reopens warm and valid after any crash.
 import { CacheFullError, InvalidArgumentError, NoSpaceError, PmemError, SizeLimitError } from '../errors.js';
-import { type CacheCounters, type CacheEntry, type CacheInfo, cacheEntries, cacheInfo } from '../runtime/cache-inspection.js';
+import { type CacheCounters, type CacheEntry, type CacheInfo, cacheEntries, cacheGhosts, cacheInfo } from '../runtime/cache-inspection.js';
 import type { PoolRuntime } from '../runtime/pool-runtime.js';
 
 export type KvKey = number | string | Uint8Array;
@@ -167,10 +167,16 @@ export class Kv {
     return cacheInfo(this.runtime.core, this.runtime.memory.buffer, this.offset, this.statsSlot);
   }
 
-  /** Every entry (ghosts included, with their keys only), for inspection. */
+  /** Every resident entry, for inspection (the ghost keeps fingerprints of keys, not entries). */
   entries(): CacheEntry[] {
     this.runtime.assertRunning();
     return [...cacheEntries(this.runtime.core, this.runtime.memory.buffer, this.offset)];
+  }
+
+  /** The ghost's occupied slots and the 16-bit key fingerprints they hold, for inspection. */
+  ghosts(): Array<[slot: number, fingerprint: number]> {
+    this.runtime.assertRunning();
+    return cacheGhosts(this.runtime.core, this.offset);
   }
 
   /** Checks the cache's invariants on its committed state; throws ECORRUPT with the failed invariant. */

@@ -3,7 +3,7 @@
 // explorer and `Kv.entries()`.
 import type { Core } from '../core/core.js';
 
-export type CacheQueue = 'cold' | 'ghost' | 'hot';
+export type CacheQueue = 'cold' | 'hot';
 
 export interface CacheEntry {
   /** The integer key, or the 64-bit hash of a byte key. */
@@ -11,11 +11,11 @@ export interface CacheEntry {
   /** 0 for an integer key, else the byte key's length (its bytes begin the value block). */
   keyLength: number;
   queue: CacheQueue;
-  /** A copy of the value; undefined for a ghost, which keeps its key only. */
-  value: Uint8Array | undefined;
+  /** A copy of the value. */
+  value: Uint8Array;
 }
 
-const QUEUES: Record<number, CacheQueue> = { 1: 'cold', 2: 'ghost', 3: 'hot' };
+const QUEUES: Record<number, CacheQueue> = { 1: 'cold', 3: 'hot' };
 
 /** Every entry of the cache at pool offset `offset`, in record order, as the committed state has it. */
 export function* cacheEntries(core: Core, memory: ArrayBufferLike, offset: number): Generator<CacheEntry> {
@@ -34,8 +34,18 @@ export function* cacheEntries(core: Core, memory: ArrayBufferLike, offset: numbe
       key: scratch.getBigUint64(0, true),
       keyLength,
       queue,
-      value: queue === 'ghost' ? undefined : new Uint8Array(memory, at, length).slice(),
+      value: new Uint8Array(memory, at, length).slice(),
     };
+  }
+}
+
+/** The ghost table of the cache at pool offset `offset`: each occupied slot and its key's 16-bit fingerprint. */
+export function cacheGhosts(core: Core, offset: number): Array<[slot: number, fingerprint: number]> {
+  const ghosts: Array<[number, number]> = [];
+  for (let slot = 0; ; slot++) {
+    const fingerprint = core.kv_ghost(offset, slot);
+    if (fingerprint < 0) return ghosts;
+    if (fingerprint !== 0) ghosts.push([slot, fingerprint]);
   }
 }
 

@@ -3,13 +3,14 @@
 // promoted and the hot ring is swept. The model is a second cache in a pool
 // that never crashes, fed the same operations: after any crash, the recovered
 // cache must hold exactly the reference's entries (keys, queues and values)
-// at the recovered commit, pass its invariant check, and leak no value block.
+// and ghost fingerprints at the recovered commit, pass its invariant check, and
+// leak no value block.
 import type { Kv } from '../../api/kv.js';
 import { Pool } from '../../api/pool.js';
 import type { TxLog } from '../../api/transaction.js';
 import { seededBytes } from '../../device/prng.js';
 import { MemoryStore } from '../../store/memory-store.js';
-import { type CacheEntry, cacheEntries } from '../cache-inspection.js';
+import { type CacheEntry, cacheEntries, cacheGhosts } from '../cache-inspection.js';
 import type { RecoveredImage } from '../pool-runtime.js';
 import type { ExplorerWorkload } from './workloads.js';
 
@@ -20,10 +21,10 @@ const NAME = 'crashtest';
 
 const hex = (bytes: Uint8Array | undefined) => (bytes ? Buffer.from(bytes).toString('hex') : '');
 
-/** The state a cache's entries describe, with the heap blocks it must own (its block and one per value). */
-function describe(entries: CacheEntry[], heapBlocks: number): string {
+/** The state a cache's entries and ghost describe, with the heap blocks it must own (its block and one per value). */
+function describe(entries: CacheEntry[], ghosts: Array<[number, number]>, heapBlocks: number): string {
   const sorted = entries.map((e) => [String(e.key), e.queue, hex(e.value)]).sort((a, b) => a[0].localeCompare(b[0]));
-  return JSON.stringify({ entries: sorted, heapBlocks });
+  return JSON.stringify({ entries: sorted, ghosts, heapBlocks });
 }
 
 export class CacheWorkload implements ExplorerWorkload {
@@ -57,13 +58,14 @@ export class CacheWorkload implements ExplorerWorkload {
 
   expected(): string {
     const entries = this.reference!.entries();
-    return describe(entries, 1 + entries.filter((e) => e.queue !== 'ghost').length);
+    return describe(entries, this.reference!.ghosts(), 1 + entries.length);
   }
 
   observe(recovered: RecoveredImage): string {
     const offset = this.kv!.offset;
     const failed = recovered.core.kv_check(offset);
     if (failed !== 0) throw new Error(`the cache fails invariant ${failed}`);
-    return describe([...cacheEntries(recovered.core, recovered.pool.buffer, offset)], recovered.heap!.blocks);
+    const entries = [...cacheEntries(recovered.core, recovered.pool.buffer, offset)];
+    return describe(entries, cacheGhosts(recovered.core, offset), recovered.heap!.blocks);
   }
 }
