@@ -25,6 +25,38 @@ const MiB = 1 << 20;
 const quick = process.argv.includes('--quick');
 const traces = !process.argv.includes('--no-traces');
 
+const freshValue = (key) => {
+  const value = new Uint8Array(VALUE_BYTES);
+  value[0] = key;
+  return value;
+};
+
+const poolSizeFor = (capacity, caches = 1) => Math.ceil((caches * capacity * 200 + 16 * MiB) / MiB) * MiB;
+
+// (c) Bytes per entry, first: pools freed by the later sections would shrink the peer's measured heap
+// when their memory is released in the middle of its measurement.
+const memoryRows = [];
+if (!quick && globalThis.gc) {
+  const entries = 1_000_000;
+  const heapBefore = () => {
+    globalThis.gc();
+    const { heapUsed, arrayBuffers } = process.memoryUsage();
+    return heapUsed + arrayBuffers;
+  };
+  let before = heapBefore();
+  const lru = new LRUCache({ max: entries });
+  for (let key = 0; key < entries; key++) lru.set(key * 7, freshValue(key));
+  const lruBytes = (heapBefore() - before) / entries;
+  const pool = await Pool.open({ store: new MemoryStore(), size: poolSizeFor(entries), create: true, device: 'eadr', backgroundFlushMs: 0 });
+  const heapUsedBefore = pool.info().heap.usedBytes;
+  const kv = pool.kv('memory', { capacity: entries });
+  for (let key = 0; key < entries; key++) kv.set(key * 7, freshValue(key));
+  const kvBytes = (pool.info().heap.usedBytes - heapUsedBefore) / entries;
+  memoryRows.push({ system: 'lru-cache', 'bytes/entry': lruBytes.toFixed(1), entries: lru.size });
+  memoryRows.push({ system: 'wasm-pmem kv', 'bytes/entry': kvBytes.toFixed(1), entries: kv.stats().cold + kv.stats().hot });
+  await pool.close();
+}
+
 /** The full tables of REFERENCE.md: trace -> policy -> [0.1%, 1%, 10%] miss ratios. */
 function referenceTables() {
   const text = readFileSync(join(TRACES, 'REFERENCE.md'), 'utf8');
@@ -89,13 +121,7 @@ const worstOverLru = missRows.reduce(
   { by: -1 },
 );
 
-// (b) Throughput, and (c) bytes per entry.
-const freshValue = (key) => {
-  const value = new Uint8Array(VALUE_BYTES);
-  value[0] = key;
-  return value;
-};
-
+// (b) Throughput.
 function lruSingle(cache, keys) {
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i];
@@ -128,10 +154,8 @@ const opsPerSecond = (fn) => {
   fn();
   return OPS / ((performance.now() - started) / 1000);
 };
-const poolSizeFor = (capacity, caches = 1) => Math.ceil((caches * capacity * 200 + 16 * MiB) / MiB) * MiB;
 
 const throughputRows = [];
-const memoryRows = [];
 for (const capacity of quick ? [100_000] : [100_000, 1_000_000]) {
   const keys = zipfKeys(OPS, capacity * 10, 0.99, capacity);
   const pool = await Pool.open({ store: new MemoryStore(), size: poolSizeFor(capacity, 2), create: true, device: 'eadr', backgroundFlushMs: 0 });
@@ -156,26 +180,6 @@ for (const capacity of quick ? [100_000] : [100_000, 1_000_000]) {
   await pool.close();
 }
 
-if (!quick && globalThis.gc) {
-  const entries = 1_000_000;
-  const heapBefore = () => {
-    globalThis.gc();
-    const { heapUsed, arrayBuffers } = process.memoryUsage();
-    return heapUsed + arrayBuffers;
-  };
-  let before = heapBefore();
-  const lru = new LRUCache({ max: entries });
-  for (let key = 0; key < entries; key++) lru.set(key * 7, freshValue(key));
-  const lruBytes = (heapBefore() - before) / entries;
-  const pool = await Pool.open({ store: new MemoryStore(), size: poolSizeFor(entries), create: true, device: 'eadr', backgroundFlushMs: 0 });
-  const heapUsedBefore = pool.info().heap.usedBytes;
-  const kv = pool.kv('memory', { capacity: entries });
-  for (let key = 0; key < entries; key++) kv.set(key * 7, freshValue(key));
-  const kvBytes = (pool.info().heap.usedBytes - heapUsedBefore) / entries;
-  memoryRows.push({ system: 'lru-cache', 'bytes/entry': lruBytes.toFixed(1), entries: lru.size });
-  memoryRows.push({ system: 'wasm-pmem kv', 'bytes/entry': kvBytes.toFixed(1), entries: kv.stats().cold + kv.stats().hot });
-  await pool.close();
-}
 console.table(throughputRows);
 if (memoryRows.length) console.table(memoryRows);
 
