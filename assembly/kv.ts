@@ -17,10 +17,10 @@
 //   has seen no reuse yet is still a full FIFO.
 //
 // Every structural change (bucket chains, entry records, ring slots, ghost
-// slots, the queue state words, value blocks) goes through the open redo transaction, so after
-// any crash the cache is exactly as the last commit left it. Hints that no
-// invariant depends on (the cold "hit" flag, HOT/ARMED states, bucket lock
-// words) are plain stores.
+// slots, the queue state words, value blocks) goes through the open redo
+// transaction, so after any crash the cache is exactly as the last commit left
+// it. Hints that no invariant depends on (the cold "hit" flag, HOT/ARMED
+// states, bucket lock words) are plain stores.
 import { load64 } from "./atomics";
 import { heap_alloc, heap_free } from "./heap";
 import {
@@ -542,7 +542,7 @@ function set(key: u64, keySrc: usize, keyLength: u32, src: usize, length: u32): 
   if (status == TX_OK) {
     if (hot) {
       status = hotFill(e, <u32>slot);
-      count(ST_PROMOTIONS);
+      if (status == TX_OK) count(ST_PROMOTIONS);
     } else status = coldPush(e);
   }
   return status != TX_OK ? status : saveState();

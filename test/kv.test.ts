@@ -156,6 +156,30 @@ describe('persistent cache', () => {
     await pool.close();
   });
 
+  it('a key that left cold without a hit comes back through the ghost into hot; a delete forgets it', async () => {
+    const pool = await memoryPool();
+    const kv = pool.kv('ghostly', { capacity: 10 });
+    for (let key = 0; key < 10; key++) kv.set(key, `v${key}`);
+    kv.set(10, 'v10'); // cold is full: key 0, never hit, leaves for the ghost
+    expect(kv.has(0)).toBe(false);
+    expect(kv.stats()).toMatchObject({ evictions: 1, ghost: 1, ghostHits: 0 });
+    expect(kv.ghosts()).toHaveLength(1);
+
+    kv.set(0, 'back'); // a ghost hit: into hot, and key 1 leaves cold for the ghost to make room
+    expect(kv.stats()).toMatchObject({ ghostHits: 1, promotions: 1, ghost: 1, hot: 1 });
+    expect(kv.entries().find((e) => e.key === 0n)?.queue).toBe('hot');
+    expect(kv.getString(0)).toBe('back');
+    expect(kv.has(1)).toBe(false);
+
+    expect(kv.delete(1)).toBe(false); // not resident, but the ghost forgets it
+    expect(kv.ghosts()).toHaveLength(0);
+    kv.set(1, 'new');
+    expect(kv.stats()).toMatchObject({ ghostHits: 1, ghost: 1 }); // a plain new key: into cold, evicting key 2
+    expect(kv.entries().find((e) => e.key === 1n)?.queue).toBe('cold');
+    kv.check();
+    await pool.close();
+  });
+
   it('hits on HOT entries make no metadata store; an armed entry pays one soft fault', async () => {
     const capacity = 100;
     const pool = await memoryPool();
