@@ -2,7 +2,7 @@
 // build) and two persistence hooks (`env.pm_drain_ring`, `env.pm_flush_hint`).
 // Everything else is exported below; the README documents the ABI.
 export {
-  CONTROL_BASE, SCRATCH_BASE, SCRATCH_SIZE, POOL_BASE, PAGE_SIZE, FLUSH_RING_CAPACITY,
+  CONTROL_BASE, SCRATCH_BASE, SCRATCH_SIZE, POOL_BASE, PAGE_SIZE, FLUSH_RING_CAPACITY, TX_LOCK_ADDRESS, WORKERS_ADDRESS,
 } from "./layout";
 export { xxh64, hash_pages, hash_page_list, hash_scratch, HASH_BATCH } from "./xxhash64";
 export {

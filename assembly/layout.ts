@@ -92,6 +92,10 @@ export const CTL_META_OFFSET: u32 = 144;
 export const CTL_CHUNKS: u32 = 152;
 export const CTL_FENCE_HOOK: u32 = 160; // u32: nonzero makes every fence call the host (crash-state exploration)
 export const CTL_ISSUED: u32 = 168; // every commit ID <= this has its in-place writes issued (flushed, maybe not fenced)
+export const CTL_TX_LOCK: u32 = 184; // i32, taken by the host around every transaction and save (see host/runtime/transaction-lock.ts)
+export const CTL_WORKERS: u32 = 188; // i32 bitmask of the worker slots attached threads hold
+export const TX_LOCK_ADDRESS: usize = CONTROL_BASE + CTL_TX_LOCK;
+export const WORKERS_ADDRESS: usize = CONTROL_BASE + CTL_WORKERS;
 export const CTL_HEAP_HINTS: u32 = 768; // u32 chunk, u32 bitmap word per size class: where to look first
 export const CTL_WRITTEN_FILTER: u32 = 2048; // bit filter of the lines the open redo transaction wrote
 export const WRITTEN_FILTER_BYTES: u32 = 1024;

@@ -164,3 +164,10 @@ export class SizeLimitError extends PmemError {
     super('E2BIG', `the ${what} is longer than ${limit} bytes`, { what, limit });
   }
 }
+
+/** A transaction or save waited longer than its bound for another thread's to finish. */
+export class LockTimeoutError extends PmemError {
+  constructor(timeoutMs: number) {
+    super('ETIMEDOUT', `waited ${timeoutMs} ms for the pool's transaction lock`, { timeoutMs });
+  }
+}

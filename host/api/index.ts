@@ -1,5 +1,7 @@
-export { Pool, type PoolInfo, type PoolOpenOptions, type TxOptions } from './pool.js';
-export { Transaction, type TxLog } from './transaction.js';
+export { Pool, type PoolInfo, type PoolOpenOptions } from './pool.js';
+export { Transaction, type TxLog, type TxOptions } from './transaction.js';
+export { AttachedPool } from './attached-pool.js';
+export type { PoolHandle } from '../runtime/attached-runtime.js';
 export { Kv, type KvBatch, type KvKey, type KvOptions, type KvStats, type KvValue, KV_MAX_KEY_BYTES, KV_MAX_VALUE_BYTES, KV_MAX_NAME_BYTES } from './kv.js';
 export type { HeapStats, SyncMode } from '../runtime/pool-runtime.js';
 export * from '../errors.js';

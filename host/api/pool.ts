@@ -4,7 +4,9 @@ import type { DeviceCounters, NvdimmDevice } from '../device/nvdimm-device.js';
 import { type DevicePersonality, parsePersonality } from '../device/personality.js';
 import { InvalidArgumentError, NoSpaceError, PoolNotFoundError, SizeLimitError } from '../errors.js';
 import { KV_MAX_NAME_BYTES, Kv, type KvOptions } from './kv.js';
-import { Transaction, type TxLog } from './transaction.js';
+import { type Transaction, type TxOptions, parseLog, runTransaction } from './transaction.js';
+import { AttachedPool } from './attached-pool.js';
+import type { PoolHandle } from '../runtime/attached-runtime.js';
 import { Platform } from '../platform/platform.js';
 import type { RestoreReport } from '../platform/power-target.js';
 import { installSignalHandlers, type SignalHandlerOptions } from '../platform/signals.js';
@@ -59,17 +61,6 @@ export function storeFor(options: { path?: string; store?: BackingStore }): Back
     throw new InvalidArgumentError('give a pool `path` or a backing `store`');
   }
   return new NodeFileStore(options.path);
-}
-
-export interface TxOptions {
-  /** 'redo' (micro-journals, the default) or 'undo'. */
-  log?: TxLog;
-}
-
-function parseLog(options: TxOptions | undefined): TxLog {
-  const log = options?.log ?? 'redo';
-  if (log !== 'redo' && log !== 'undo') throw new InvalidArgumentError(`log must be 'redo' or 'undo'; got ${String(log)}`);
-  return log;
 }
 
 const MAX_CACHE_CAPACITY = 1 << 24;
@@ -134,7 +125,7 @@ export class Pool {
    * If `fn` throws, nothing it wrote remains and the promise rejects.
    */
   async tx<T>(fn: (tx: Transaction) => T, options?: TxOptions): Promise<T> {
-    const result = this.run(fn, parseLog(options));
+    const result = runTransaction(this.runtime, fn, parseLog(options));
     await this.runtime.whenDurable();
     return result;
   }
@@ -144,31 +135,8 @@ export class Pool {
    * eadr and nvdimm-n pools; on adr pools it writes and syncs the commit itself.
    */
   txSync<T>(fn: (tx: Transaction) => T, options?: TxOptions): T {
-    const result = this.run(fn, parseLog(options));
+    const result = runTransaction(this.runtime, fn, parseLog(options));
     this.runtime.flushCommits();
-    return result;
-  }
-
-  private run<T>(fn: (tx: Transaction) => T, log: TxLog): T {
-    if (typeof fn !== 'function') throw new InvalidArgumentError('a transaction needs a callback');
-    this.runtime.beginTransaction(log);
-    const tx = new Transaction(this.runtime, log);
-    let result: T;
-    try {
-      result = fn(tx);
-      if (result instanceof Promise) {
-        result.catch(() => {});
-        throw new InvalidArgumentError('a transaction callback must be synchronous (it returned a promise)');
-      }
-      // An operation that failed part-way (its journal filled) may have logged some of its writes: never commit them.
-      if (tx.failure) throw tx.failure;
-    } catch (error) {
-      if (this.runtime.inTransaction) this.runtime.abortTransaction();
-      tx.finish(undefined);
-      throw error;
-    }
-    const commitId = this.runtime.commitTransaction();
-    tx.finish(commitId === 0n ? undefined : commitId);
     return result;
   }
 
@@ -309,8 +277,22 @@ export class Pool {
     return installSignalHandlers(this.platform, options);
   }
 
-  /** Clean shutdown: the final image is saved and marked clean. Safe to call twice. */
+  /**
+   * A handle to post to a worker thread, which attaches with `Pool.attach(handle)`
+   * and runs transactions on this pool's memory (eadr and nvdimm-n pools).
+   */
+  workerHandle(): PoolHandle {
+    return this.runtime.workerHandle();
+  }
+
+  /** In a worker thread: attaches to the pool behind a handle from `pool.workerHandle()`. */
+  static attach(handle: PoolHandle): Promise<AttachedPool> {
+    return AttachedPool.attach(handle);
+  }
+
+  /** Clean shutdown: the final image is saved and marked clean. Safe to call twice (EBUSY while workers are attached). */
   async close(): Promise<void> {
+    this.runtime.assertNoWorkers();
     this.platform.stopBackgroundFlush();
     this.runtime.close();
   }

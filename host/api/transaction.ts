@@ -4,9 +4,47 @@ import {
   DoubleFreeError, InvalidArgumentError, InvalidPointerError, NoSpaceError, OutOfBoundsError, PmemError,
   TransactionFinishedError, TransactionTooLargeError,
 } from '../errors.js';
-import type { PoolRuntime } from '../runtime/pool-runtime.js';
+import type { TransactionHost, TxMode } from '../runtime/transaction-host.js';
 
-export type TxLog = 'redo' | 'undo';
+export type TxLog = TxMode;
+
+export interface TxOptions {
+  /** 'redo' (micro-journals, the default) or 'undo'. */
+  log?: TxLog;
+}
+
+export function parseLog(options: TxOptions | undefined): TxLog {
+  const log = options?.log ?? 'redo';
+  if (log !== 'redo' && log !== 'undo') throw new InvalidArgumentError(`log must be 'redo' or 'undo'; got ${String(log)}`);
+  return log;
+}
+
+/**
+ * Runs `fn` as one transaction on `host`: commits if it returns, aborts (and
+ * rethrows) if it throws. Returns what `fn` returned.
+ */
+export function runTransaction<T>(host: TransactionHost, fn: (tx: Transaction) => T, log: TxLog): T {
+  if (typeof fn !== 'function') throw new InvalidArgumentError('a transaction needs a callback');
+  host.beginTransaction(log);
+  const tx = new Transaction(host, log);
+  let result: T;
+  try {
+    result = fn(tx);
+    if (result instanceof Promise) {
+      result.catch(() => {});
+      throw new InvalidArgumentError('a transaction callback must be synchronous (it returned a promise)');
+    }
+    // An operation that failed part-way (its journal filled) may have logged some of its writes: never commit them.
+    if (tx.failure) throw tx.failure;
+  } catch (error) {
+    if (host.inTransaction) host.abortTransaction();
+    tx.finish(undefined);
+    throw error;
+  }
+  const commitId = host.commitTransaction();
+  tx.finish(commitId === 0n ? undefined : commitId);
+  return result;
+}
 
 /** Maps a core status code (TX_ERR_* in assembly/layout.ts) onto a typed error. */
 function statusError(status: number, context: { offset?: number; size?: number }): PmemError {
@@ -34,7 +72,7 @@ export class Transaction {
   failure: PmemError | undefined;
 
   constructor(
-    private readonly runtime: PoolRuntime,
+    private readonly runtime: TransactionHost,
     readonly log: TxLog,
   ) {}
 

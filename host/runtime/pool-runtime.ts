@@ -9,12 +9,16 @@ import {
 import { NvdimmDevice } from '../device/nvdimm-device.js';
 import { type DevicePersonality, personalityCode, personalityFromCode } from '../device/personality.js';
 import {
-  CorruptImageError, DeviceMismatchError, InvalidArgumentError, NestedTransactionError, OutOfBoundsError, PmemError,
+  CorruptImageError, DeviceMismatchError, InvalidArgumentError, NestedTransactionError, PmemError,
   PoolClosedError, PowerOffError,
 } from '../errors.js';
 import type { PowerTarget, RestoreReport } from '../platform/power-target.js';
 import type { BackingStore } from '../store/block-file.js';
 import { CommitLog, LOG_PAGE } from '../store/commit-log.js';
+import { type TransactionHost, type TxMode, beginUnderLock, checkDataRange } from './transaction-host.js';
+import type { PoolHandle } from './attached-runtime.js';
+import { TransactionLock } from './transaction-lock.js';
+import { WorkerSlots, workerMemoryEnd } from './worker-slots.js';
 import { type CacheSummary, cacheSummaries } from './cache-inspection.js';
 import { ImageStore, type ProgressCallback, type SaveOptions, type SaveReport } from '../store/image-store.js';
 
@@ -64,7 +68,6 @@ export interface HeapStats {
   fragmentation: number;
 }
 
-const TX_MODES = { redo: 1, undo: 2 } as const;
 
 /** A crash image after recovery: the recovered pool, and the first invariant it breaks, if any. */
 export interface RecoveredImage {
@@ -106,7 +109,7 @@ interface Parts {
   checksummer: CoreChecksummer;
 }
 
-export class PoolRuntime implements PowerTarget {
+export class PoolRuntime implements PowerTarget, TransactionHost {
   private state: RuntimeState = 'off';
   private readonly layout: ReturnType<typeof coreLayout>;
   /** The host's staging area inside the core's memory (a pool's memory does not grow once open, so the view stays valid). */
@@ -117,12 +120,15 @@ export class PoolRuntime implements PowerTarget {
   /** Durable pools (adr): committed records waiting for the file, and the group commit that will write them. */
   private commitLog: CommitLog | undefined;
   private groupCommit: Promise<void> | undefined;
-  private txLog: keyof typeof TX_MODES | undefined;
+  private txLog: TxMode | undefined;
   /** Releases the exclusive right to write the pool (a no-op for read-only pools). */
   private releaseLock: () => void = () => {};
   /** A redo commit since the last settle: its journal may still be replayed by recovery. */
   private unsettled = false;
   sync: SyncMode = 'full';
+  /** Taken around every transaction and save: attached workers run transactions on the same memory. */
+  readonly txLock: TransactionLock;
+  readonly workerSlots: WorkerSlots;
 
   private constructor(
     readonly store: BackingStore,
@@ -135,6 +141,8 @@ export class PoolRuntime implements PowerTarget {
   ) {
     this.layout = coreLayout(core);
     this.scratch = new Uint8Array(memory.buffer, this.layout.scratchBase, this.layout.scratchSize);
+    this.txLock = new TransactionLock(memory.buffer, core.TX_LOCK_ADDRESS.value);
+    this.workerSlots = new WorkerSlots(memory.buffer, core.WORKERS_ADDRESS.value);
   }
 
   private static async parts(personality: DevicePersonality, poolSize: number): Promise<Parts> {
@@ -142,7 +150,13 @@ export class PoolRuntime implements PowerTarget {
     const hooks: CoreHooks = { drainRing() {}, flushHint() {} };
     const core = await instantiateCore(memory, hooks);
     const { poolBase } = coreLayout(core);
-    ensureMemory(memory, personality === 'adr' ? commitBatchAt(personality, poolBase, poolSize) + COMMIT_BATCH_BYTES : NvdimmDevice.memoryBytes(personality, poolBase, poolSize));
+    // adr pools keep a commit batch after the device's memory; the others, scratch areas for attached workers.
+    ensureMemory(
+      memory,
+      personality === 'adr'
+        ? commitBatchAt(personality, poolBase, poolSize) + COMMIT_BATCH_BYTES
+        : workerMemoryEnd(NvdimmDevice.memoryBytes(personality, poolBase, poolSize)),
+    );
     const device = new NvdimmDevice(personality, core, memory, poolBase, poolSize);
     Object.assign(hooks, device.hooks());
     return { memory, core, device, checksummer: new CoreChecksummer(core, memory) };
@@ -326,6 +340,7 @@ export class PoolRuntime implements PowerTarget {
       core.pool_set_clean_shutdown(0n);
     }
     this.state = 'running';
+    this.txLock.turnOn();
     if (writable && this.personality === 'adr') this.replayCommitLog();
     return { generation: load.generation, cleanShutdown, bytes: load.bytes, durationMs: load.durationMs };
   }
@@ -368,20 +383,8 @@ export class PoolRuntime implements PowerTarget {
     return this.txLog !== undefined;
   }
 
-  /** Throws a typed error unless [offset, offset + length) is a valid range of the data region. */
   checkDataRange(offset: unknown, length: unknown): void {
-    if (typeof offset !== 'number' || !Number.isSafeInteger(offset)) {
-      throw new InvalidArgumentError('offset must be an integer', { offset });
-    }
-    if (typeof length !== 'number' || !Number.isSafeInteger(length) || length < 0) {
-      throw new InvalidArgumentError('length must be a non-negative integer', { length });
-    }
-    if (offset < this.dataStart || offset + length > this.poolSize) {
-      throw new OutOfBoundsError(
-        `[${offset}, ${offset + length}) is outside the data region [${this.dataStart}, ${this.poolSize})`,
-        { offset, length, dataOffset: this.dataStart, size: this.poolSize },
-      );
-    }
+    checkDataRange(offset, length, this.dataStart, this.poolSize);
   }
 
   /** Throws unless raw (non-transactional) access is allowed right now. */
@@ -396,16 +399,21 @@ export class PoolRuntime implements PowerTarget {
    */
   prepareRawStore(): void {
     this.assertNoTransaction();
-    if (!this.unsettled) return;
-    this.core.tx_settle();
+    // Attached workers' commits may be unsettled too.
+    if (!this.unsettled && this.workerSlots.attached === 0) return;
+    this.txLock.acquire();
+    try {
+      this.core.tx_settle();
+    } finally {
+      this.txLock.release();
+    }
     this.unsettled = false;
   }
 
-  beginTransaction(log: keyof typeof TX_MODES): void {
+  beginTransaction(log: TxMode): void {
     this.assertRunning();
     if (this.inTransaction) throw new NestedTransactionError();
-    const status = this.core.tx_begin(TX_MODES[log]);
-    if (status !== 0) throw new PmemError('EINTERNAL', `tx_begin failed with status ${status}`);
+    beginUnderLock(this.core, this.txLock, log);
     this.txLog = log;
   }
 
@@ -416,6 +424,14 @@ export class PoolRuntime implements PowerTarget {
    */
   commitTransaction(): bigint {
     this.assertRunning();
+    try {
+      return this.commitLocked();
+    } finally {
+      this.txLock.release();
+    }
+  }
+
+  private commitLocked(): bigint {
     const id = this.core.tx_commit();
     const log = this.txLog;
     this.txLog = undefined;
@@ -442,6 +458,7 @@ export class PoolRuntime implements PowerTarget {
   abortTransaction(): void {
     this.core.tx_abort();
     this.txLog = undefined;
+    this.txLock.release();
   }
 
   /** Writes queued commit records now (and fdatasyncs them unless sync is 'none'). */
@@ -512,12 +529,39 @@ export class PoolRuntime implements PowerTarget {
     if (this.state === 'closed') throw new PoolClosedError();
     if (this.state === 'off') throw new PowerOffError();
     this.assertNoTransaction();
-    this.harvestDirty();
-    const report = this.image.save(this.device.durableImage(), options);
-    this.device.recordSaved(report.savedBytes);
-    // The image now holds every commit, including those still queued for the log.
-    if (report.complete) this.commitLog?.reset(report.generation);
-    return report;
+    // No attached worker's transaction may be half applied in the pages saved.
+    this.txLock.acquire();
+    try {
+      this.harvestDirty();
+      const report = this.image.save(this.device.durableImage(), options);
+      this.device.recordSaved(report.savedBytes);
+      // The image now holds every commit, including those still queued for the log.
+      if (report.complete) this.commitLog?.reset(report.generation);
+      return report;
+    } finally {
+      this.txLock.release();
+    }
+  }
+
+  /** Throws EBUSY while worker threads are attached (the pool cannot close under them). */
+  assertNoWorkers(): void {
+    const attached = this.workerSlots.attached;
+    if (attached > 0) throw new PmemError('EBUSY', `${attached} worker(s) are attached to the pool: detach them first`, { attached });
+  }
+
+  /** What a worker thread needs to attach to this pool (eadr and nvdimm-n pools). */
+  workerHandle(): PoolHandle {
+    this.assertRunning();
+    if (this.readOnly) throw new PmemError('ENOTSUP', 'workers attach to writable pools only');
+    if (this.personality === 'adr') {
+      throw new PmemError('ENOTSUP', 'workers attach to eadr and nvdimm-n pools; an adr pool keeps its commit log and queues on its own thread');
+    }
+    return {
+      memory: this.memory,
+      poolSize: this.poolSize,
+      dataOffset: this.dataStart,
+      memoryEnd: NvdimmDevice.memoryBytes(this.personality, this.layout.poolBase, this.poolSize),
+    };
   }
 
   quiesce(): void {
@@ -526,6 +570,10 @@ export class PoolRuntime implements PowerTarget {
 
   /** Power is gone: memory is lost, and the machine holds the pool no longer. */
   powerOff(): void {
+    if (this.state === 'running' || this.state === 'quiesced') {
+      this.txLock.acquire(); // an attached worker's transaction finishes first
+      this.txLock.turnOff('power-off');
+    }
     this.state = 'off';
     this.pool.fill(0);
     this.device.media?.fill(0);
@@ -558,14 +606,24 @@ export class PoolRuntime implements PowerTarget {
   /** Clean shutdown: caches are written back, the clean flag is set and a final save is made. */
   close(): SaveReport | undefined {
     if (this.state === 'closed') return undefined;
+    this.assertNoWorkers();
     let report: SaveReport | undefined;
     if (this.inTransaction) this.abortTransaction();
-    if (!this.readOnly && (this.state === 'running' || this.state === 'quiesced')) {
-      this.core.tx_settle();
-      this.unsettled = false;
-      this.core.pool_set_clean_shutdown(1n);
-      this.device.writeBackAll();
-      report = this.save();
+    if (this.state === 'running' || this.state === 'quiesced') {
+      this.txLock.acquire();
+      try {
+        if (!this.readOnly) {
+          this.core.tx_settle();
+          this.unsettled = false;
+          this.core.pool_set_clean_shutdown(1n);
+          this.device.writeBackAll();
+          report = this.save();
+        }
+      } catch (error) {
+        this.txLock.release();
+        throw error;
+      }
+      this.txLock.turnOff('closed');
     }
     this.state = 'closed';
     this.image.close();

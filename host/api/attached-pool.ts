@@ -1,0 +1,51 @@
+// A pool seen from a worker thread: transactions on the memory of a pool that
+// another thread opened (`pool.workerHandle()` there, `Pool.attach(handle)`
+// here). Transactions from every attached thread and the owner are serialized
+// by the pool's transaction lock; each is failure-atomic exactly as on the
+// owner, with the owner's device rule for durability (eadr: at commit;
+// nvdimm-n: at the owner's next save).
+import { AttachedRuntime, type PoolHandle } from '../runtime/attached-runtime.js';
+import { type Transaction, type TxOptions, parseLog, runTransaction } from './transaction.js';
+
+export class AttachedPool {
+  private constructor(private readonly runtime: AttachedRuntime) {}
+
+  /** Attaches this thread to the pool behind `handle`, taking one of its worker slots. */
+  static async attach(handle: PoolHandle): Promise<AttachedPool> {
+    return new AttachedPool(await AttachedRuntime.attach(handle));
+  }
+
+  /** The worker slot this thread holds (0 to 7). */
+  get slot(): number {
+    return this.runtime.slot;
+  }
+
+  get dataOffset(): number {
+    return this.runtime.dataOffset;
+  }
+
+  get dataSize(): number {
+    return this.runtime.poolSize - this.runtime.dataOffset;
+  }
+
+  /** The newest commit ID of the pool, by any thread. */
+  get lastCommitId(): bigint {
+    this.runtime.assertRunning();
+    return this.runtime.core.tx_last_commit_id();
+  }
+
+  /** Runs `fn` as one failure-atomic transaction; waits (bounded) while another thread's transaction runs. */
+  txSync<T>(fn: (tx: Transaction) => T, options?: TxOptions): T {
+    return runTransaction(this.runtime, fn, parseLog(options));
+  }
+
+  /** `txSync` as a promise, for code shared with the owner's `pool.tx`. */
+  async tx<T>(fn: (tx: Transaction) => T, options?: TxOptions): Promise<T> {
+    return this.txSync(fn, options);
+  }
+
+  /** Gives the worker slot back (the owner can close its pool once every worker has detached). */
+  detach(): void {
+    this.runtime.detach();
+  }
+}

@@ -1,0 +1,94 @@
+// A thread attached to a pool that another thread owns: a core instance over
+// the owner's shared memory, one worker slot (its scratch area), and the pool's
+// transaction lock. Transactions run here exactly as on the owner; saves,
+// recovery, caches and the device model stay with the owner.
+import { type Core, instantiateCore } from '../core/core.js';
+import { NestedTransactionError, PoolClosedError } from '../errors.js';
+import { type TransactionHost, type TxMode, beginUnderLock, checkDataRange } from './transaction-host.js';
+import { TransactionLock } from './transaction-lock.js';
+import { WORKER_SCRATCH_BYTES, WorkerSlots, workerScratchAt } from './worker-slots.js';
+
+/** What a worker needs to attach to a pool (structured-cloneable: post it to the worker). */
+export interface PoolHandle {
+  /** The owner's shared memory. */
+  readonly memory: WebAssembly.Memory;
+  readonly poolSize: number;
+  readonly dataOffset: number;
+  /** Where the owner's pool and device memory end: the worker slots' scratch areas follow. */
+  readonly memoryEnd: number;
+}
+
+export class AttachedRuntime implements TransactionHost {
+  readonly scratch: Uint8Array;
+  private readonly txLock: TransactionLock;
+  private txLog: TxMode | undefined;
+  private detached = false;
+
+  private constructor(
+    readonly core: Core,
+    private readonly handle: PoolHandle,
+    private readonly slots: WorkerSlots,
+    readonly slot: number,
+  ) {
+    const buffer = handle.memory.buffer;
+    this.scratch = new Uint8Array(buffer, workerScratchAt(handle.memoryEnd, slot), WORKER_SCRATCH_BYTES);
+    this.txLock = new TransactionLock(buffer, core.TX_LOCK_ADDRESS.value);
+  }
+
+  static async attach(handle: PoolHandle): Promise<AttachedRuntime> {
+    // No host hooks: eadr and nvdimm-n pools call them only while the owner explores crash states.
+    const core = await instantiateCore(handle.memory, { drainRing() {}, flushHint() {} });
+    const slots = new WorkerSlots(handle.memory.buffer, core.WORKERS_ADDRESS.value);
+    return new AttachedRuntime(core, handle, slots, slots.claim());
+  }
+
+  get poolSize(): number {
+    return this.handle.poolSize;
+  }
+
+  get dataOffset(): number {
+    return this.handle.dataOffset;
+  }
+
+  get inTransaction(): boolean {
+    return this.txLog !== undefined;
+  }
+
+  assertRunning(): void {
+    if (this.detached) throw new PoolClosedError();
+  }
+
+  checkDataRange(offset: unknown, length: unknown): void {
+    checkDataRange(offset, length, this.handle.dataOffset, this.handle.poolSize);
+  }
+
+  beginTransaction(log: TxMode): void {
+    this.assertRunning();
+    if (this.inTransaction) throw new NestedTransactionError();
+    beginUnderLock(this.core, this.txLock, log);
+    this.txLog = log;
+  }
+
+  commitTransaction(): bigint {
+    try {
+      return this.core.tx_commit();
+    } finally {
+      this.txLog = undefined;
+      this.txLock.release();
+    }
+  }
+
+  abortTransaction(): void {
+    this.core.tx_abort();
+    this.txLog = undefined;
+    this.txLock.release();
+  }
+
+  /** Gives the worker slot back; the handle fails with ECLOSED from now on. */
+  detach(): void {
+    if (this.detached) return;
+    if (this.inTransaction) this.abortTransaction();
+    this.detached = true;
+    this.slots.release(this.slot);
+  }
+}

@@ -1,0 +1,100 @@
+// The pool-wide transaction lock: one i32 in the core's control block, shared
+// by every thread attached to a pool's memory. The owning thread takes it around
+// each transaction and each save, attached workers around each transaction, so
+// that journals, commit IDs, the allocator and the image see one writer at a time.
+//
+// A futex-style mutex (0 free, 1 held, 2 held with waiters): an uncontended take
+// and release are one compare-exchange each; a contended one waits with
+// Atomics.wait, in slices, up to a bounded time, then fails with ETIMEDOUT. Where
+// a thread may not block (a browser's main thread) it spins for the same time.
+// The owner turns the lock off while its pool is closed or without power, and
+// attached threads then fail (ECLOSED, EPOWEROFF) instead of waiting.
+import { LockTimeoutError, PmemError, PoolClosedError, PowerOffError } from '../errors.js';
+
+const FREE = 0;
+const HELD = 1;
+const CONTENDED = 2;
+/** The owner's pool is closed, or without power: nothing may take the lock. */
+const CLOSED = -1;
+const POWER_OFF = -2;
+const WAIT_SLICE_MS = 50;
+export const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
+
+export class TransactionLock {
+  private readonly word: Int32Array;
+  /** This thread's holds (a save inside a commit takes it again). */
+  private depth = 0;
+
+  constructor(
+    buffer: ArrayBufferLike,
+    address: number,
+    private readonly timeoutMs = DEFAULT_LOCK_TIMEOUT_MS,
+  ) {
+    this.word = new Int32Array(buffer, address, 1);
+  }
+
+  get held(): boolean {
+    return this.depth > 0;
+  }
+
+  acquire(): void {
+    if (this.depth > 0) {
+      this.depth++;
+      return;
+    }
+    const state = Atomics.compareExchange(this.word, 0, FREE, HELD);
+    if (state !== FREE) this.acquireContended(state);
+    this.depth = 1;
+  }
+
+  private acquireContended(state: number): void {
+    const deadline = performance.now() + this.timeoutMs;
+    for (;;) {
+      if (state === CLOSED) throw new PoolClosedError();
+      if (state === POWER_OFF) throw new PowerOffError();
+      if (state === FREE) {
+        // Taken as CONTENDED: other threads may still be waiting, and the release must wake one.
+        state = Atomics.compareExchange(this.word, 0, FREE, CONTENDED);
+        if (state === FREE) return;
+        continue;
+      }
+      if (state === HELD) {
+        state = Atomics.compareExchange(this.word, 0, HELD, CONTENDED);
+        if (state !== HELD) continue;
+      }
+      const left = deadline - performance.now();
+      if (left <= 0) throw new LockTimeoutError(this.timeoutMs);
+      waitWhile(this.word, CONTENDED, Math.min(left, WAIT_SLICE_MS));
+      state = Atomics.load(this.word, 0);
+    }
+  }
+
+  release(): void {
+    if (this.depth === 0) throw new PmemError('EINTERNAL', 'the transaction lock is not held');
+    if (--this.depth > 0) return;
+    if (Atomics.exchange(this.word, 0, FREE) === CONTENDED) Atomics.notify(this.word, 0, 1);
+  }
+
+  /** The owner, holding the lock, closes or powers off its pool: attached threads fail from now on. */
+  turnOff(reason: 'closed' | 'power-off'): void {
+    if (this.depth === 0) throw new PmemError('EINTERNAL', 'turning the transaction lock off needs it held');
+    this.depth = 0;
+    if (Atomics.exchange(this.word, 0, reason === 'closed' ? CLOSED : POWER_OFF) === CONTENDED) Atomics.notify(this.word, 0);
+  }
+
+  /** The owner's pool runs again. */
+  turnOn(): void {
+    this.depth = 0;
+    Atomics.store(this.word, 0, FREE);
+  }
+}
+
+/** Atomics.wait where the thread may block; a bounded spin where it may not. */
+function waitWhile(word: Int32Array, value: number, ms: number): void {
+  try {
+    Atomics.wait(word, 0, value, ms);
+  } catch {
+    const until = performance.now() + ms;
+    while (Atomics.load(word, 0) === value && performance.now() < until) {}
+  }
+}

@@ -1,0 +1,51 @@
+// Worker slots: each thread attached to a pool's memory holds one, as a bit of
+// an i32 in the core's control block, and stages its transactions' bytes in
+// the slot's own scratch area after the pool's memory. The owner will not close
+// its pool while a slot is held.
+import { PmemError } from '../errors.js';
+
+export const WORKER_SLOTS = 8;
+export const WORKER_SCRATCH_BYTES = 64 << 10;
+
+/** Where worker slot `slot`'s scratch area starts, for a pool whose memory (pool and device) ends at `memoryEnd`. */
+export function workerScratchAt(memoryEnd: number, slot: number): number {
+  return Math.ceil(memoryEnd / WORKER_SCRATCH_BYTES) * WORKER_SCRATCH_BYTES + slot * WORKER_SCRATCH_BYTES;
+}
+
+/** Bytes of linear memory a pool with worker slots needs. */
+export function workerMemoryEnd(memoryEnd: number): number {
+  return workerScratchAt(memoryEnd, WORKER_SLOTS);
+}
+
+export class WorkerSlots {
+  private readonly word: Int32Array;
+
+  constructor(buffer: ArrayBufferLike, address: number) {
+    this.word = new Int32Array(buffer, address, 1);
+  }
+
+  /** Takes the lowest free slot. */
+  claim(): number {
+    for (;;) {
+      const taken = Atomics.load(this.word, 0);
+      const lowestFree = ~taken & (taken + 1);
+      const slot = 31 - Math.clz32(lowestFree);
+      if (slot < 0 || slot >= WORKER_SLOTS) {
+        throw new PmemError('EBUSY', `all ${WORKER_SLOTS} worker slots of the pool are attached`, { slots: WORKER_SLOTS });
+      }
+      if (Atomics.compareExchange(this.word, 0, taken, taken | (1 << slot)) === taken) return slot;
+    }
+  }
+
+  release(slot: number): void {
+    Atomics.and(this.word, 0, ~(1 << slot));
+  }
+
+  /** How many slots are held. */
+  get attached(): number {
+    let taken = Atomics.load(this.word, 0);
+    let n = 0;
+    for (; taken !== 0; taken &= taken - 1) n++;
+    return n;
+  }
+}

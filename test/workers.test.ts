@@ -1,0 +1,108 @@
+// Worker threads on one pool: transactions from several workers and the owner,
+// serialized by the pool's transaction lock, with exact final counts, a valid
+// allocator, and bounded waits that fail with a typed error.
+import { Worker } from 'node:worker_threads';
+import { describe, expect, it } from 'vitest';
+import { MemoryStore, Pool, type PoolHandle } from '../host/api/index.js';
+import { checkPool } from '../host/runtime/check.js';
+import { TransactionLock } from '../host/runtime/transaction-lock.js';
+import { MiB, codeOf } from './helpers.js';
+
+const WORKER = new URL('./fixtures/tx-worker.mjs', import.meta.url);
+
+interface WorkerResult {
+  slot: number;
+  afterDetach: string;
+}
+
+function startWorker(workerData: Record<string, unknown>) {
+  const worker = new Worker(WORKER, { workerData });
+  let attached: () => void = () => {};
+  const isAttached = new Promise<void>((resolve) => (attached = resolve));
+  const done = new Promise<WorkerResult>((resolve, reject) => {
+    worker.on('message', (message) => (message === 'attached' ? attached() : resolve(message)));
+    worker.once('error', reject);
+    worker.once('exit', (code) => code !== 0 && reject(new Error(`worker exited with ${code}`)));
+  });
+  return { worker, isAttached, done };
+}
+
+async function sharedCounters(pool: Pool, workers: number) {
+  return pool.txSync((tx) => {
+    const root = tx.alloc(8 + workers * 16);
+    tx.write(root, new Uint8Array(8 + workers * 16));
+    tx.root = root;
+    return root;
+  });
+}
+
+describe('workers on one pool', () => {
+  it('runs transactions from 4 workers and the owner with exact counts and a valid heap', async () => {
+    for (const device of ['eadr', 'nvdimm-n'] as const) {
+      const store = new MemoryStore();
+      const pool = await Pool.open({ store, size: 8 * MiB, create: true, device, backgroundFlushMs: 5 });
+      const workers = 4;
+      const transactions = 25_000;
+      const root = await sharedCounters(pool, workers);
+      const handle: PoolHandle = pool.workerHandle();
+      const started = Array.from({ length: workers }, (_, index) => startWorker({ handle, index, workers, transactions, root }));
+      // The owner's own transactions contend for the same lock meanwhile (and its background saves).
+      let ownerTransactions = 0;
+      const results = Promise.all(started.map((s) => s.done));
+      let finished = false;
+      void results.finally(() => (finished = true));
+      while (!finished) {
+        for (let i = 0; i < 50; i++) pool.txSync((tx) => tx.setU64(root, tx.getU64(root) + 1n));
+        ownerTransactions += 50;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      const done = await results;
+      expect(done.every((r) => r.afterDetach === 'ECLOSED'), device).toBe(true);
+
+      pool.txSync((tx) => {
+        expect(tx.getU64(root), device).toBe(BigInt(workers * transactions + ownerTransactions));
+        for (let index = 0; index < workers; index++) expect(tx.getU64(root + 8 + index * 8), device).toBe(BigInt(transactions));
+      });
+      await pool.close();
+      const report = await checkPool(store);
+      expect(report.valid, `${device}: ${JSON.stringify(report)}`).toBe(true);
+      const reopened = await Pool.open({ store, backgroundFlushMs: 0 });
+      reopened.txSync((tx) => expect(tx.getU64(tx.root)).toBe(BigInt(workers * transactions + ownerTransactions)));
+      await reopened.close();
+    }
+  }, 120_000);
+
+  it('will not close while a worker is attached; workers fail with ECLOSED once it is closed', async () => {
+    const pool = await Pool.open({ store: new MemoryStore(), size: 4 * MiB, create: true, device: 'eadr', backgroundFlushMs: 0 });
+    const root = await sharedCounters(pool, 1);
+    const { worker, isAttached, done } = startWorker({ handle: pool.workerHandle(), index: 0, workers: 1, transactions: 10, root, holdUntilMessage: true });
+    await isAttached;
+    await expect(pool.close()).rejects.toMatchObject({ code: 'EBUSY' });
+    pool.txSync((tx) => expect(tx.getU64(root)).toBe(10n)); // still open, and the worker's commits are there
+    worker.postMessage('detach');
+    await done;
+    await pool.close();
+    expect(codeOf(() => pool.txSync(() => {}))).toBe('ECLOSED');
+  }, 30_000);
+
+  it('attaches only to eadr and nvdimm-n pools', async () => {
+    const pool = await Pool.open({ store: new MemoryStore(), size: 4 * MiB, create: true, device: 'adr', backgroundFlushMs: 0 });
+    expect(codeOf(() => pool.workerHandle())).toBe('ENOTSUP');
+    await pool.close();
+  });
+
+  it('bounds every wait for the transaction lock: ETIMEDOUT past the bound, the lock once it is free', async () => {
+    const buffer = new SharedArrayBuffer(8);
+    const holder = new Worker(new URL('./fixtures/lock-holder.mjs', import.meta.url), { workerData: { buffer, holdMs: 600 } });
+    await new Promise((resolve) => holder.once('message', resolve));
+    const impatient = new TransactionLock(buffer, 0, 100);
+    const started = performance.now();
+    expect(codeOf(() => impatient.acquire())).toBe('ETIMEDOUT');
+    expect(performance.now() - started).toBeGreaterThanOrEqual(90);
+    const patient = new TransactionLock(buffer, 0, 10_000);
+    patient.acquire(); // waits for the holder's release
+    expect(performance.now() - started).toBeGreaterThanOrEqual(400);
+    patient.release();
+    await new Promise((resolve) => holder.once('exit', resolve));
+  });
+});
