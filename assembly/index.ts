@@ -3,6 +3,7 @@
 // Everything else is exported below; the README documents the ABI.
 export {
   CONTROL_BASE, SCRATCH_BASE, SCRATCH_SIZE, POOL_BASE, PAGE_SIZE, FLUSH_RING_CAPACITY, TX_LOCK_ADDRESS, WORKERS_ADDRESS,
+  APPLY_SEQUENCE_ADDRESS, KV_STATS_ADDRESS, thread_scratch,
 } from "./layout";
 export { xxh64, hash_pages, hash_page_list, hash_scratch, HASH_BATCH } from "./xxhash64";
 export {
@@ -25,5 +26,5 @@ export { undo_last_record } from "./undo";
 export {
   kv_get_num, kv_get_bytes, kv_set_num, kv_set_bytes, kv_delete_num, kv_delete_bytes, kv_get_many_num, kv_set_many_num,
   kv_block_size, kv_create, kv_next, kv_name, kv_find, kv_open, kv_info, kv_entry, kv_ghost, kv_check,
-  KV_MAX_KEY, KV_MAX_VALUE, KV_MAX_NAME, KV_EVICT_TWO_PHASE, KV_STATS_SLOTS, KV_ERR_FULL,
+  KV_MAX_KEY, KV_MAX_VALUE, KV_MAX_NAME, KV_EVICT_TWO_PHASE, KV_STATS_SLOTS, KV_STATS_BYTES, KV_ERR_FULL,
 } from "./kv";

@@ -15,9 +15,10 @@
 // to the free list only once a durable header's watermark covers it.
 import {
   CTL_COMMIT_ID, CTL_DURABLE, CTL_FREE_JOURNALS, CTL_POOL_SIZE, CTL_INFLIGHT_JOURNALS, CTL_ISSUED, CTL_JOURNALS_OFFSET,
-  CONTROL_BASE, CTL_JOURNAL_SIZE, CTL_TX_CURSOR, CTL_TX_JOURNAL, CTL_WRITTEN_FILTER, JOURNAL_COUNT, JOURNAL_HEADER,
+  APPLY_SEQUENCE_ADDRESS, CONTROL_BASE, CTL_JOURNAL_SIZE, CTL_TX_CURSOR, CTL_TX_JOURNAL, CTL_WRITTEN_FILTER, JOURNAL_COUNT, JOURNAL_HEADER,
   LINE_SHIFT, TX_ERR_STATE, TX_ERR_TOO_LARGE, TX_OK, WRITTEN_FILTER_BYTES, ctl, poolAddr, setCtl,
 } from "./layout";
+import { add32 } from "./atomics";
 import { pm_fence, pm_flush, pm_mark_dirty } from "./persist";
 import { xxh64 } from "./xxhash64";
 
@@ -169,7 +170,10 @@ export function redoCommit(): u64 {
     }
   }
   setCtl<u32>(CTL_INFLIGHT_JOURNALS, inflight | (1 << index));
+  // Readers on other threads (cache lookups) retry if the sequence was odd or moved under them.
+  add32(APPLY_SEQUENCE_ADDRESS, 1);
   applyEntries(journal, payload);
+  add32(APPLY_SEQUENCE_ADDRESS, 1);
   setCtl<u64>(CTL_ISSUED, id);
   return id;
 }

@@ -21,11 +21,11 @@
 // transaction, so after any crash the cache is exactly as the last commit left
 // it. Hints that no invariant depends on (the cold "hit" flag, HOT/ARMED
 // states, bucket lock words) are plain stores.
-import { load64 } from "./atomics";
+import { load32, load64, loadFence } from "./atomics";
 import { heap_alloc, heap_free } from "./heap";
 import {
-  CONTROL_BASE, CTL_JOURNAL_SIZE, CTL_KV_STATS, CTL_META_OFFSET, CTL_TX_CURSOR, JOURNAL_HEADER, META_KV_DIRECTORY,
-  SCRATCH_BASE, TX_ERR_NO_SPACE, TX_OK, ctl, poolAddr,
+  APPLY_SEQUENCE_ADDRESS, CONTROL_BASE, CTL_JOURNAL_SIZE, CTL_META_OFFSET, CTL_POOL_SIZE, CTL_TX_CURSOR, JOURNAL_HEADER,
+  META_KV_DIRECTORY, TX_ERR_NO_SPACE, TX_OK, ctl, poolAddr, scratch,
 } from "./layout";
 import { pm_flush, pm_mark_dirty } from "./persist";
 import { txLoad32, txLoad64, txRead, txStore64, txWrite } from "./tx";
@@ -53,6 +53,8 @@ export const KV_MAX_VALUE: u32 = 8192;
 export const KV_MAX_NAME: u32 = 64;
 export const KV_EVICT_TWO_PHASE: u32 = 1;
 export const KV_STATS_SLOTS: u32 = 16;
+/** Bytes of one handle's counters: the owner's KV_STATS_SLOTS blocks start at KV_STATS_ADDRESS. */
+export const KV_STATS_BYTES: u32 = 64;
 /** Status of a set into a full cache that does not evict. */
 export const KV_ERR_FULL: i32 = -7;
 
@@ -115,7 +117,7 @@ const ST_GHOST_HITS: u32 = 32;
 const ST_PROMOTIONS: u32 = 40;
 const ST_SOFT_FAULTS: u32 = 48;
 const ST_HOT_HIT_STORES: u32 = 56; // debug: stores made by hits on hot entries
-const STATS_SIZE: u32 = 64;
+const STATS_SIZE: u32 = KV_STATS_BYTES;
 
 // The cache being operated on, and its geometry (set by `use`).
 let kv: u32 = 0;
@@ -144,9 +146,9 @@ function blockSize(cap: u32, ghosts: u32, hot: u32, buckets: u32): u32 {
   return align8(HEADER_SIZE + buckets * BUCKET_SIZE) + cap * ENTRY_SIZE + (coldSlots + hot) * 4 + ghosts * 2 + hot;
 }
 
-function use(at: u32, statsSlot: u32): void {
+function use(at: u32, statsAt: usize): void {
   kv = at;
-  stats = CONTROL_BASE + CTL_KV_STATS + (statsSlot % KV_STATS_SLOTS) * STATS_SIZE;
+  stats = statsAt;
   const base = poolAddr(at);
   capacity = load<u32>(base + H_CAPACITY);
   coldTarget = load<u32>(base + H_COLD_TARGET);
@@ -229,31 +231,23 @@ function keyLengthOf(record: usize): u32 {
   return (load<u8>(record + E_TAG) & TAG_BYTE_KEY) != 0 ? (load<u32>(record + E_POS) >>> 24) + 1 : 0;
 }
 
-/** Whether entry `e` holds `key` (byte keys compare their bytes). */
-function matches(e: u32, key: u64, keyLength: u32, keySrc: usize, tx: bool): bool {
-  if (!tx) return recordMatches(poolAddr(entryAt(e)), key, keyLength, keySrc, false);
+/** Whether entry `e` holds `key`, as the open transaction sees it (byte keys compare their bytes). */
+function matches(e: u32, key: u64, keyLength: u32, keySrc: usize): bool {
   txRead(entryAt(e), ENTRY_SIZE, KEY_SLOT);
-  return recordMatches(KEY_SLOT, key, keyLength, keySrc, true);
-}
-function recordMatches(record: usize, key: u64, keyLength: u32, keySrc: usize, tx: bool): bool {
-  if (load<u64>(record + E_KEY) != key || keyLengthOf(record) != keyLength) return false;
+  if (load<u64>(KEY_SLOT + E_KEY) != key || keyLengthOf(KEY_SLOT) != keyLength) return false;
   if (keyLength == 0) return true;
-  const value = load<u32>(record + E_VALUE);
-  // A value block is written once, when allocated: reading it in place is safe unless this transaction wrote it.
-  if (tx) {
-    txRead(value, keyLength, SCRATCH_BASE + KV_MAX_KEY);
-    return memory.compare(SCRATCH_BASE + KV_MAX_KEY, keySrc, keyLength) == 0;
-  }
-  return memory.compare(poolAddr(value), keySrc, keyLength) == 0;
+  // The transaction may have written the value block (a reused one): read it through the transaction.
+  const compared = scratch() + KV_MAX_KEY;
+  txRead(load<u32>(KEY_SLOT + E_VALUE), keyLength, compared);
+  return memory.compare(compared, keySrc, keyLength) == 0;
 }
 
-/** The entry holding `key` (index + 1, or 0). */
-function find(key: u64, keyLength: u32, keySrc: usize, tx: bool): u32 {
-  const bucket = bucketOf(key);
-  let e = tx ? rd32(bucket + 4) : load<u32>(poolAddr(bucket + 4));
+/** The entry holding `key` (index + 1, or 0), as the open transaction sees it. */
+function find(key: u64, keyLength: u32, keySrc: usize): u32 {
+  let e = rd32(bucketOf(key) + 4);
   while (e != 0) {
-    if (matches(e, key, keyLength, keySrc, tx)) return e;
-    e = tx ? rd32(entryAt(e) + E_NEXT) : load<u32>(poolAddr(entryAt(e) + E_NEXT));
+    if (matches(e, key, keyLength, keySrc)) return e;
+    e = rd32(entryAt(e) + E_NEXT);
   }
   return 0;
 }
@@ -509,7 +503,7 @@ function replaceValue(e: u32, keySrc: usize, keyLength: u32, src: usize, length:
 function set(key: u64, keySrc: usize, keyLength: u32, src: usize, length: u32): i32 {
   count(ST_SETS);
   reserve = keyLength + length + SET_JOURNAL_BYTES;
-  let e = find(key, keyLength, keySrc, true);
+  let e = find(key, keyLength, keySrc);
   if (e != 0) return replaceValue(e, keySrc, keyLength, src, length);
   let status: i32 = TX_OK;
   let slot: i64 = -1;
@@ -551,7 +545,7 @@ function set(key: u64, keySrc: usize, keyLength: u32, src: usize, length: u32): 
 /** Removes `key`; returns 1 if it was present, 0 if not, or a negative status. */
 function remove(key: u64, keySrc: usize, keyLength: u32): i32 {
   loadState();
-  const e = find(key, keyLength, keySrc, true);
+  const e = find(key, keyLength, keySrc);
   if (e == 0) {
     // A deleted key is forgotten by the ghost too.
     const taken = ghostTake(key);
@@ -573,25 +567,69 @@ function remove(key: u64, keySrc: usize, keyLength: u32): i32 {
   return status != TX_OK ? status : 1;
 }
 
+// Lookups take no lock and, on a HOT entry, make no store. They may run on any
+// thread while another commits a set, whose redo writes land in place in the
+// middle of the lookup: so a lookup reads first (bounded, every offset checked),
+// then checks that no commit applied writes meanwhile (the apply sequence, a
+// seqlock that commits make odd while applying), and retries if one did. Hints
+// and counters are stored only after that check.
+const TORN: u32 = 0xffffffff;
+/** A word of this thread's scratch area, after the key-compare area, for its load fences. */
+const FENCE_WORD: usize = 2 * KV_MAX_KEY;
+
+/** The entry holding `key` (index + 1, or 0), read without the transaction; TORN if the chain makes no sense. */
+function findUnlocked(key: u64, keyLength: u32, keySrc: usize): u32 {
+  let e = load<u32>(poolAddr(bucketOf(key) + 4));
+  for (let steps: u32 = 0; e != 0; steps++) {
+    if (e > capacity || steps > capacity) return TORN;
+    const record = poolAddr(entryAt(e));
+    if (load<u64>(record + E_KEY) == key && keyLengthOf(record) == keyLength) {
+      if (keyLength == 0) return e;
+      const value = load<u32>(record + E_VALUE);
+      if (<u64>value + keyLength > ctl<u64>(CTL_POOL_SIZE)) return TORN;
+      if (memory.compare(poolAddr(value), keySrc, keyLength) == 0) return e;
+    }
+    e = load<u32>(record + E_NEXT);
+  }
+  return 0;
+}
+
 /**
  * Copies the value of `key` to `dst` (at most `room` bytes); returns its
- * length, or -1 on a miss. Without `touch` (a presence test) it counts nothing
- * and changes no hint.
+ * length, or -1 on a miss. Without `touch` (a presence test) it copies and
+ * counts nothing and changes no hint.
  */
 function get(key: u64, keySrc: usize, keyLength: u32, dst: usize, room: u32, touch: bool): i32 {
-  const e = find(key, keyLength, keySrc, false);
-  const at: usize = e == 0 ? 0 : poolAddr(entryAt(e));
-  const tag = e == 0 ? TAG_FREE : load<u8>(at + E_TAG) & TAG_QUEUE;
+  let e: u32 = 0;
+  let tag: u8 = TAG_FREE;
+  let length: u32 = 0;
+  for (;;) {
+    const before = load32(APPLY_SEQUENCE_ADDRESS);
+    if ((before & 1) != 0) continue; // a commit is applying its writes: they are short
+    e = findUnlocked(key, keyLength, keySrc);
+    tag = TAG_FREE;
+    if (e != 0 && e != TORN) {
+      const at = poolAddr(entryAt(e));
+      tag = load<u8>(at + E_TAG) & TAG_QUEUE;
+      length = <u32>load<u16>(at + E_LENGTH);
+      const value = <u64>load<u32>(at + E_VALUE) + keyLength;
+      if (value + length > ctl<u64>(CTL_POOL_SIZE)) e = TORN;
+      else if (touch && (tag == TAG_COLD || tag == TAG_HOT)) memory.copy(dst, poolAddr(<usize>value), min(length, room));
+    }
+    loadFence(scratch() + FENCE_WORD);
+    if (e != TORN && load32(APPLY_SEQUENCE_ADDRESS) == before) break;
+  }
   if (tag != TAG_COLD && tag != TAG_HOT) {
     if (touch) count(ST_MISSES);
     return -1;
   }
-  if (!touch) return <i32>load<u16>(at + E_LENGTH);
+  if (!touch) return <i32>length;
   count(ST_HITS);
+  const at = poolAddr(entryAt(e));
   if (tag == TAG_HOT) {
     // The zero-store path: a HOT entry is read and nothing else.
     const slot = load<u32>(at + E_POS) & POS_MASK;
-    if (hotState(slot) == STATE_ARMED) {
+    if (slot < hotSlots && hotState(slot) == STATE_ARMED) {
       setHotState(slot, STATE_HOT);
       count(ST_SOFT_FAULTS);
       count(ST_HOT_HIT_STORES);
@@ -600,37 +638,35 @@ function get(key: u64, keySrc: usize, keyLength: u32, dst: usize, room: u32, tou
     store<u8>(at + E_FLAGS, FLAG_HIT);
     pm_mark_dirty(<usize>(entryAt(e) + E_FLAGS), 1);
   }
-  const length = <u32>load<u16>(at + E_LENGTH);
-  memory.copy(dst, poolAddr(load<u32>(at + E_VALUE) + keyLength), min(length, room));
   return <i32>length;
 }
 
 // Exports. Integer keys arrive as f64 (safe integers, checked by the host), byte keys and values at linear addresses.
 
-export function kv_get_num(at: u32, statsSlot: u32, key: f64, dst: usize, room: u32, touch: bool): i32 {
-  use(at, statsSlot);
+export function kv_get_num(at: u32, stats: usize, key: f64, dst: usize, room: u32, touch: bool): i32 {
+  use(at, stats);
   return get(<u64>key, 0, 0, dst, room, touch);
 }
-export function kv_get_bytes(at: u32, statsSlot: u32, keySrc: usize, keyLength: u32, dst: usize, room: u32, touch: bool): i32 {
-  use(at, statsSlot);
+export function kv_get_bytes(at: u32, stats: usize, keySrc: usize, keyLength: u32, dst: usize, room: u32, touch: bool): i32 {
+  use(at, stats);
   return get(byteKey(keySrc, keyLength), keySrc, keyLength, dst, room, touch);
 }
-export function kv_set_num(at: u32, statsSlot: u32, key: f64, src: usize, length: u32): i32 {
-  use(at, statsSlot);
+export function kv_set_num(at: u32, stats: usize, key: f64, src: usize, length: u32): i32 {
+  use(at, stats);
   loadState();
   return set(<u64>key, 0, 0, src, length);
 }
-export function kv_set_bytes(at: u32, statsSlot: u32, keySrc: usize, keyLength: u32, src: usize, length: u32): i32 {
-  use(at, statsSlot);
+export function kv_set_bytes(at: u32, stats: usize, keySrc: usize, keyLength: u32, src: usize, length: u32): i32 {
+  use(at, stats);
   loadState();
   return set(byteKey(keySrc, keyLength), keySrc, keyLength, src, length);
 }
-export function kv_delete_num(at: u32, statsSlot: u32, key: f64): i32 {
-  use(at, statsSlot);
+export function kv_delete_num(at: u32, stats: usize, key: f64): i32 {
+  use(at, stats);
   return remove(<u64>key, 0, 0);
 }
-export function kv_delete_bytes(at: u32, statsSlot: u32, keySrc: usize, keyLength: u32): i32 {
-  use(at, statsSlot);
+export function kv_delete_bytes(at: u32, stats: usize, keySrc: usize, keyLength: u32): i32 {
+  use(at, stats);
   return remove(byteKey(keySrc, keyLength), keySrc, keyLength);
 }
 
@@ -638,8 +674,8 @@ export function kv_delete_bytes(at: u32, statsSlot: u32, keySrc: usize, keyLengt
  * Looks up `n` integer keys (f64 at `keys`): value lengths (or -1) go to
  * `lengths` (i32), values to `values` in slots of `stride` bytes.
  */
-export function kv_get_many_num(at: u32, statsSlot: u32, keys: usize, n: u32, lengths: usize, values: usize, stride: u32): void {
-  use(at, statsSlot);
+export function kv_get_many_num(at: u32, stats: usize, keys: usize, n: u32, lengths: usize, values: usize, stride: u32): void {
+  use(at, stats);
   for (let i: u32 = 0; i < n; i++) {
     store<i32>(lengths + i * 4, get(<u64>load<f64>(keys + i * 8), 0, 0, values + i * stride, stride, true));
   }
@@ -651,8 +687,8 @@ export function kv_get_many_num(at: u32, statsSlot: u32, keys: usize, n: u32, le
  * returns how many were set, or a negative status (the failed set wrote nothing
  * that breaks the cache: its evictions stand).
  */
-export function kv_set_many_num(at: u32, statsSlot: u32, keys: usize, n: u32, lengths: usize, values: usize, stride: u32): i32 {
-  use(at, statsSlot);
+export function kv_set_many_num(at: u32, stats: usize, keys: usize, n: u32, lengths: usize, values: usize, stride: u32): i32 {
+  use(at, stats);
   loadState(); // the queue state stays in WORK from one set to the next
   let done: u32 = 0;
   for (; done < n; done++) {
@@ -701,7 +737,7 @@ export function kv_create(cap: u32, flags: u32, nameLength: u32): i64 {
   memory.fill(poolAddr(at), 0, size);
   pm_mark_dirty(<usize>at, size);
   pm_flush(<usize>at, size);
-  const header = SCRATCH_BASE + KV_MAX_NAME;
+  const header = scratch() + KV_MAX_NAME;
   memory.fill(header, 0, HEADER_SIZE);
   store<u32>(header + H_MAGIC, KV_MAGIC);
   store<u32>(header + H_FLAGS, flags & KV_EVICT_TWO_PHASE);
@@ -714,7 +750,7 @@ export function kv_create(cap: u32, flags: u32, nameLength: u32): i64 {
   const directory = <u32>ctl<u64>(CTL_META_OFFSET) + META_KV_DIRECTORY;
   store<u32>(header + H_NEXT, <u32>txLoad64(directory));
   store<u32>(header + H_NAME_LENGTH, nameLength);
-  memory.copy(header + H_NAME, SCRATCH_BASE, nameLength);
+  memory.copy(header + H_NAME, scratch(), nameLength);
   let status = txWrite(at, header, HEADER_SIZE);
   if (status == TX_OK) status = txStore64(directory, at);
   return status != TX_OK ? <i64>status : <i64>at;
@@ -729,7 +765,7 @@ export function kv_next(at: u32): u32 {
 /** Copies the name of the cache at `at` to the start of the scratch area; returns its length. */
 export function kv_name(at: u32): u32 {
   const length = load<u32>(poolAddr(at + H_NAME_LENGTH));
-  memory.copy(SCRATCH_BASE, poolAddr(at + H_NAME), length);
+  memory.copy(scratch(), poolAddr(at + H_NAME), length);
   return length;
 }
 
@@ -737,14 +773,14 @@ export function kv_name(at: u32): u32 {
 export function kv_find(nameLength: u32): u32 {
   for (let at = kv_next(0); at != 0; at = kv_next(at)) {
     const base = poolAddr(at);
-    if (load<u32>(base + H_NAME_LENGTH) == nameLength && memory.compare(base + H_NAME, SCRATCH_BASE, nameLength) == 0) return at;
+    if (load<u32>(base + H_NAME_LENGTH) == nameLength && memory.compare(base + H_NAME, scratch(), nameLength) == 0) return at;
   }
   return 0;
 }
 
 /** Readies a cache found after a restart: clears bucket lock words a crash may have left set, and the handle's counters. */
-export function kv_open(at: u32, statsSlot: u32): void {
-  use(at, statsSlot);
+export function kv_open(at: u32, stats: usize): void {
+  use(at, stats);
   for (let b: u32 = 0; b <= bucketMask; b++) store<u32>(poolAddr(bucketsAt + b * BUCKET_SIZE), 0);
   memory.fill(stats, 0, STATS_SIZE);
 }
@@ -755,10 +791,10 @@ export function kv_open(at: u32, statsSlot: u32): void {
  * eight counters (hits, misses, sets, evictions, ghost hits, promotions, soft
  * faults, stores by hits on hot entries), then the flags.
  */
-export function kv_info(at: u32, statsSlot: u32): void {
-  use(at, statsSlot);
+export function kv_info(at: u32, stats: usize): void {
+  use(at, stats);
   const base = poolAddr(at);
-  const out = SCRATCH_BASE;
+  const out = scratch();
   store<u64>(out, capacity);
   store<u64>(out + 8, coldTarget);
   store<u64>(out + 16, hotSlots);
@@ -779,10 +815,11 @@ export function kv_entry(at: u32, index: u32): i32 {
   use(at, 0);
   if (index == 0 || index > load<u32>(poolAddr(at + H_STATE + S_FRESH))) return -1;
   const record = poolAddr(entryAt(index));
-  store<u64>(SCRATCH_BASE, load<u64>(record + E_KEY));
-  store<u32>(SCRATCH_BASE + 8, load<u32>(record + E_VALUE));
-  store<u32>(SCRATCH_BASE + 12, load<u16>(record + E_LENGTH));
-  store<u32>(SCRATCH_BASE + 16, keyLengthOf(record));
+  const out = scratch();
+  store<u64>(out, load<u64>(record + E_KEY));
+  store<u32>(out + 8, load<u32>(record + E_VALUE));
+  store<u32>(out + 12, load<u16>(record + E_LENGTH));
+  store<u32>(out + 16, keyLengthOf(record));
   return load<u8>(record + E_TAG) & TAG_QUEUE;
 }
 

@@ -94,12 +94,15 @@ export const CTL_FENCE_HOOK: u32 = 160; // u32: nonzero makes every fence call t
 export const CTL_ISSUED: u32 = 168; // every commit ID <= this has its in-place writes issued (flushed, maybe not fenced)
 export const CTL_TX_LOCK: u32 = 184; // i32, taken by the host around every transaction and save (see host/runtime/transaction-lock.ts)
 export const CTL_WORKERS: u32 = 188; // i32 bitmask of the worker slots attached threads hold
+export const CTL_APPLY_SEQUENCE: u32 = 192; // u32: odd while a redo commit applies its writes in place (a seqlock for readers on other threads)
+export const APPLY_SEQUENCE_ADDRESS: usize = CONTROL_BASE + CTL_APPLY_SEQUENCE;
 export const TX_LOCK_ADDRESS: usize = CONTROL_BASE + CTL_TX_LOCK;
 export const WORKERS_ADDRESS: usize = CONTROL_BASE + CTL_WORKERS;
 export const CTL_HEAP_HINTS: u32 = 768; // u32 chunk, u32 bitmap word per size class: where to look first
 export const CTL_WRITTEN_FILTER: u32 = 2048; // bit filter of the lines the open redo transaction wrote
 export const WRITTEN_FILTER_BYTES: u32 = 1024;
 export const CTL_KV_STATS: u32 = 3072; // per open cache handle: 16 blocks of 64 bytes
+export const KV_STATS_ADDRESS: usize = CONTROL_BASE + CTL_KV_STATS;
 
 export const TX_NONE: u32 = 0;
 export const TX_REDO: u32 = 1;
@@ -120,6 +123,17 @@ export const HEADER_BAD_MAGIC: i32 = 1;
 export const HEADER_NEWER_VERSION: i32 = 2;
 export const HEADER_BAD_CHECKSUM: i32 = 3;
 export const HEADER_BAD_GEOMETRY: i32 = 4;
+
+// This instance's scratch area: the owner's at SCRATCH_BASE, an attached worker's
+// in its slot (core instances are per thread, and so are their globals).
+let threadScratch: usize = SCRATCH_BASE;
+@inline export function scratch(): usize {
+  return threadScratch;
+}
+/** Points this instance's scratch area at `address` (an attached worker's own). */
+export function thread_scratch(address: usize): void {
+  threadScratch = address;
+}
 
 @inline export function poolAddr(offset: usize): usize {
   return POOL_BASE + offset;

@@ -27,6 +27,22 @@ function startWorker(workerData: Record<string, unknown>) {
   return { worker, isAttached, done };
 }
 
+interface KvWorkerResult {
+  counts: { gets: number; sets: number; deletes: number; wrong: number; torn: number };
+  failures: string[];
+  stats: { hits: number; misses: number; sets: number };
+  model: Array<[number, number]>;
+}
+
+function startKvWorker(workerData: Record<string, unknown>): Promise<KvWorkerResult> {
+  const worker = new Worker(new URL('./fixtures/kv-worker.mjs', import.meta.url), { workerData });
+  return new Promise((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+    worker.once('exit', (code) => code !== 0 && reject(new Error(`worker exited with ${code}`)));
+  });
+}
+
 async function sharedCounters(pool: Pool, workers: number) {
   return pool.txSync((tx) => {
     const root = tx.alloc(8 + workers * 16);
@@ -69,6 +85,44 @@ describe('workers on one pool', () => {
       const reopened = await Pool.open({ store, backgroundFlushMs: 0 });
       reopened.txSync((tx) => expect(tx.getU64(tx.root)).toBe(BigInt(workers * transactions + ownerTransactions)));
       await reopened.close();
+    }
+  }, 120_000);
+
+  it('runs 1,000,000 cache operations from 4 workers, four times: exact contents and counts, no torn or stale read', async () => {
+    const seed = Number(process.env.SEED ?? 20261121);
+    const workers = 4;
+    const operations = 250_000;
+    // Few keys make sets and lookups of other threads meet on the same records and blocks; many make long chains.
+    for (const [keysPerWorker, evict] of [[8, 'none'], [8, 'two-phase'], [2000, 'none'], [2000, 'two-phase']] as const) {
+      const context = `seed ${seed}, ${keysPerWorker} keys per worker, evict ${evict}`;
+      const pool = await Pool.open({ store: new MemoryStore(), size: 32 * MiB, create: true, device: 'eadr', backgroundFlushMs: 0 });
+      // Without eviction every key fits; with it, the cache holds a quarter of them.
+      const capacity = evict === 'none' ? workers * keysPerWorker : (workers * keysPerWorker) / 4;
+      const kv = pool.kv('shared', { capacity, evict });
+      const handle = pool.workerHandle();
+      const runs = Array.from({ length: workers }, (_, index) =>
+        startKvWorker({ handle, index, workers, operations, keysPerWorker, seed, evicting: evict !== 'none' }),
+      );
+      const results = await Promise.all(runs);
+      for (const { counts, failures, stats } of results) {
+        expect(failures, context).toEqual([]);
+        expect(counts.wrong + counts.torn, context).toBe(0);
+        expect(stats.hits + stats.misses, context).toBe(counts.gets);
+        expect(stats.sets, context).toBe(counts.sets);
+      }
+      expect(results.reduce((n, r) => n + r.counts.gets + r.counts.sets + r.counts.deletes, 0)).toBe(workers * operations);
+      kv.check();
+      const stored = new Map(kv.entries().map((e) => [Number(e.key), new DataView(e.value.buffer).getUint32(4, true)]));
+      if (evict === 'none') {
+        const expected = new Map(results.flatMap((r) => r.model));
+        expect(stored, context).toEqual(expected);
+      } else {
+        // Every entry left is its key's newest version.
+        const newest = new Map(results.flatMap((r) => r.model));
+        for (const [key, version] of stored) expect(version, `${context}: key ${key}`).toBe(newest.get(key));
+        expect(stored.size, context).toBeLessThanOrEqual(capacity);
+      }
+      await pool.close();
     }
   }, 120_000);
 

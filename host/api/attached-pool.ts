@@ -1,13 +1,17 @@
-// A pool seen from a worker thread: transactions on the memory of a pool that
-// another thread opened (`pool.workerHandle()` there, `Pool.attach(handle)`
+// A pool seen from a worker thread: transactions and caches on the memory of a
+// pool that another thread opened (`pool.workerHandle()` there, `Pool.attach(handle)`
 // here). Transactions from every attached thread and the owner are serialized
 // by the pool's transaction lock; each is failure-atomic exactly as on the
 // owner, with the owner's device rule for durability (eadr: at commit;
 // nvdimm-n: at the owner's next save).
+import { InvalidArgumentError } from '../errors.js';
 import { AttachedRuntime, type PoolHandle } from '../runtime/attached-runtime.js';
+import { Kv, findCache } from './kv.js';
 import { type Transaction, type TxOptions, parseLog, runTransaction } from './transaction.js';
 
 export class AttachedPool {
+  private readonly caches = new Map<string, Kv>();
+
   private constructor(private readonly runtime: AttachedRuntime) {}
 
   /** Attaches this thread to the pool behind `handle`, taking one of its worker slots. */
@@ -42,6 +46,24 @@ export class AttachedPool {
   /** `txSync` as a promise, for code shared with the owner's `pool.tx`. */
   async tx<T>(fn: (tx: Transaction) => T, options?: TxOptions): Promise<T> {
     return this.txSync(fn, options);
+  }
+
+  /**
+   * The persistent cache named `name`, which the owner created. Lookups take no
+   * lock and make no store on HOT entries, even while other threads set; sets
+   * and deletes take the pool's transaction lock. Counters are this thread's.
+   */
+  kv(name: string): Kv {
+    this.runtime.assertRunning();
+    const open = this.caches.get(name);
+    if (open) return open;
+    const { offset } = findCache(this.runtime, name, this.caches.size);
+    if (offset === 0) throw new InvalidArgumentError(`there is no cache ${name}: the pool's owner creates caches`);
+    const statsAt = this.runtime.statsAt(this.caches.size);
+    new Uint8Array(this.runtime.memory.buffer, statsAt, this.runtime.core.KV_STATS_BYTES.value).fill(0);
+    const kv = new Kv(this.runtime, offset, statsAt, name);
+    this.caches.set(name, kv);
+    return kv;
   }
 
   /** Gives the worker slot back (the owner can close its pool once every worker has detached). */

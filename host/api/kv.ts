@@ -3,8 +3,17 @@
 // transaction, durable when it returns under the pool's device and sync
 // setting (like `txSync`), so the cache reopens warm and valid after any crash.
 import { CacheFullError, InvalidArgumentError, NoSpaceError, PmemError, SizeLimitError } from '../errors.js';
-import { type CacheCounters, type CacheEntry, type CacheInfo, cacheEntries, cacheGhosts, cacheInfo } from '../runtime/cache-inspection.js';
-import type { PoolRuntime } from '../runtime/pool-runtime.js';
+import {
+  type CacheCounters, type CacheEntry, type CacheInfo, type CacheReader, cacheEntries, cacheGhosts, cacheInfo,
+} from '../runtime/cache-inspection.js';
+import type { TransactionHost } from '../runtime/transaction-host.js';
+
+/** The thread a cache handle runs on: the pool's owner, or a worker attached to it. */
+export interface KvHost extends TransactionHost {
+  readonly memory: WebAssembly.Memory;
+  /** Makes the commits so far durable (a durable pool's commit log); nothing to do elsewhere. */
+  flushCommits(): void;
+}
 
 export type KvKey = number | string | Uint8Array;
 export type KvValue = Uint8Array | string;
@@ -30,7 +39,7 @@ export const KV_MAX_KEY_BYTES = 256;
 export const KV_MAX_VALUE_BYTES = 8192;
 export const KV_MAX_NAME_BYTES = 64;
 const STATUS_NO_SPACE = -4;
-// Scratch layout for single operations: key bytes, the core's key-compare area, then the value.
+// Scratch layout for single operations: key bytes, the core's key-compare area and fence word, then the value.
 const KEY_AT = 0;
 const VALUE_AT = 1024;
 /** Sets staged for one transaction of `setMany` (SETS_PER_TRANSACTION in assembly/kv.ts). */
@@ -38,6 +47,21 @@ const SET_STAGE = 4;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
+
+/**
+ * Looks up the cache named `name` with `host`'s core: its pool offset (0 if the
+ * pool has none) and the name's bytes. `openHandles`: the handles the thread
+ * has open already, each with its own counters (at most KV_STATS_SLOTS).
+ */
+export function findCache(host: KvHost, name: unknown, openHandles: number): { offset: number; nameBytes: Uint8Array } {
+  if (typeof name !== 'string' || name === '') throw new InvalidArgumentError('a cache needs a name');
+  const slots = host.core.KV_STATS_SLOTS.value;
+  if (openHandles >= slots) throw new InvalidArgumentError(`at most ${slots} caches can be open on one pool`);
+  const nameBytes = encoder.encode(name);
+  if (nameBytes.length > KV_MAX_NAME_BYTES) throw new SizeLimitError('cache name', KV_MAX_NAME_BYTES);
+  host.scratch.set(nameBytes);
+  return { offset: host.core.kv_find(nameBytes.length), nameBytes };
+}
 
 function keyError(key: unknown): PmemError {
   return new InvalidArgumentError('a key is a non-negative safe integer, a string or a Uint8Array', { key: String(key) });
@@ -48,10 +72,11 @@ export class Kv {
   private readonly scratchAt: number;
 
   constructor(
-    private readonly runtime: PoolRuntime,
+    private readonly runtime: KvHost,
     /** Pool offset of the cache's block. */
     readonly offset: number,
-    private readonly statsSlot: number,
+    /** Linear address of this handle's counters (the core's 64-byte stats block). */
+    private readonly statsAt: number,
     readonly name: string,
   ) {
     this.scratch = runtime.scratch;
@@ -80,8 +105,8 @@ export class Kv {
     const length = this.stageValue(value, VALUE_AT);
     this.transaction(length, true, () =>
       typeof key === 'number'
-        ? this.runtime.core.kv_set_num(this.offset, this.statsSlot, this.numberKey(key), this.scratchAt + VALUE_AT, length)
-        : this.runtime.core.kv_set_bytes(this.offset, this.statsSlot, this.scratchAt, this.stageKey(key), this.scratchAt + VALUE_AT, length),
+        ? this.runtime.core.kv_set_num(this.offset, this.statsAt, this.numberKey(key), this.scratchAt + VALUE_AT, length)
+        : this.runtime.core.kv_set_bytes(this.offset, this.statsAt, this.scratchAt, this.stageKey(key), this.scratchAt + VALUE_AT, length),
     );
   }
 
@@ -89,8 +114,8 @@ export class Kv {
   delete(key: KvKey): boolean {
     const status = this.transaction(0, true, () =>
       typeof key === 'number'
-        ? this.runtime.core.kv_delete_num(this.offset, this.statsSlot, this.numberKey(key))
-        : this.runtime.core.kv_delete_bytes(this.offset, this.statsSlot, this.scratchAt, this.stageKey(key)),
+        ? this.runtime.core.kv_delete_num(this.offset, this.statsAt, this.numberKey(key))
+        : this.runtime.core.kv_delete_bytes(this.offset, this.statsAt, this.scratchAt, this.stageKey(key)),
     );
     return status === 1;
   }
@@ -107,7 +132,7 @@ export class Kv {
     for (let done = 0; done < n; done += chunk) {
       const m = Math.min(chunk, n - done);
       for (let i = 0; i < m; i++) keyView[i] = this.numberKey(keys[done + i]);
-      this.runtime.core.kv_get_many_num(this.offset, this.statsSlot, keyView.byteOffset, m, lengthView.byteOffset, this.scratchAt + valuesAt, stride);
+      this.runtime.core.kv_get_many_num(this.offset, this.statsAt, keyView.byteOffset, m, lengthView.byteOffset, this.scratchAt + valuesAt, stride);
       lengths.set(lengthView.subarray(0, m), done);
       values.set(this.scratch.subarray(valuesAt, valuesAt + m * stride), done * stride);
     }
@@ -144,7 +169,7 @@ export class Kv {
         }
         this.scratch.set(values.subarray(done * stride, (done + m) * stride), valuesAt);
         done += this.transaction(stride, false, () =>
-          this.runtime.core.kv_set_many_num(this.offset, this.statsSlot, keyView.byteOffset, m, lengthView.byteOffset, this.scratchAt + valuesAt, stride),
+          this.runtime.core.kv_set_many_num(this.offset, this.statsAt, keyView.byteOffset, m, lengthView.byteOffset, this.scratchAt + valuesAt, stride),
         );
       }
     } finally {
@@ -164,19 +189,23 @@ export class Kv {
 
   private info() {
     this.runtime.assertRunning();
-    return cacheInfo(this.runtime.core, this.runtime.memory.buffer, this.offset, this.statsSlot);
+    return cacheInfo(this.reader(), this.offset, this.statsAt);
   }
 
   /** Every resident entry, for inspection (the ghost keeps fingerprints of keys, not entries). */
   entries(): CacheEntry[] {
     this.runtime.assertRunning();
-    return [...cacheEntries(this.runtime.core, this.runtime.memory.buffer, this.offset)];
+    return [...cacheEntries(this.reader(), this.offset)];
   }
 
   /** The ghost's occupied slots and the 16-bit key fingerprints they hold, for inspection. */
   ghosts(): Array<[slot: number, fingerprint: number]> {
     this.runtime.assertRunning();
     return cacheGhosts(this.runtime.core, this.offset);
+  }
+
+  private reader(): CacheReader {
+    return { core: this.runtime.core, buffer: this.runtime.memory.buffer, scratchAt: this.scratchAt };
   }
 
   /** Checks the cache's invariants on its committed state; throws ECORRUPT with the failed invariant. */
@@ -192,8 +221,8 @@ export class Kv {
     const room = touch ? this.scratch.length - VALUE_AT : 0;
     const dst = this.scratchAt + VALUE_AT;
     return typeof key === 'number'
-      ? core.kv_get_num(this.offset, this.statsSlot, this.numberKey(key), dst, room, touch)
-      : core.kv_get_bytes(this.offset, this.statsSlot, this.scratchAt, this.stageKey(key), dst, room, touch);
+      ? core.kv_get_num(this.offset, this.statsAt, this.numberKey(key), dst, room, touch)
+      : core.kv_get_bytes(this.offset, this.statsAt, this.scratchAt, this.stageKey(key), dst, room, touch);
   }
 
   /**

@@ -2,8 +2,8 @@
 // persistence primitives, checkpoints, the platform model and clean shutdown.
 import type { DeviceCounters, NvdimmDevice } from '../device/nvdimm-device.js';
 import { type DevicePersonality, parsePersonality } from '../device/personality.js';
-import { InvalidArgumentError, NoSpaceError, PoolNotFoundError, SizeLimitError } from '../errors.js';
-import { KV_MAX_NAME_BYTES, Kv, type KvOptions } from './kv.js';
+import { InvalidArgumentError, NoSpaceError, PoolNotFoundError } from '../errors.js';
+import { Kv, type KvOptions, findCache } from './kv.js';
 import { type Transaction, type TxOptions, parseLog, runTransaction } from './transaction.js';
 import { AttachedPool } from './attached-pool.js';
 import type { PoolHandle } from '../runtime/attached-runtime.js';
@@ -147,7 +147,6 @@ export class Pool {
    */
   kv(name: string, options: KvOptions = {}): Kv {
     this.runtime.assertRunning();
-    if (typeof name !== 'string' || name === '') throw new InvalidArgumentError('a cache needs a name');
     const evict = options.evict ?? 'two-phase';
     if (evict !== 'two-phase' && evict !== 'none') throw new InvalidArgumentError(`evict must be 'two-phase' or 'none'; got ${String(evict)}`);
     const { capacity } = options;
@@ -156,20 +155,16 @@ export class Pool {
     }
     const open = this.caches.get(name);
     if (open) return this.matching(open, capacity, evict);
-    // Each open cache has its own counters in the core, which has room for KV_STATS_SLOTS.
-    const slots = this.runtime.core.KV_STATS_SLOTS.value;
-    if (this.caches.size >= slots) throw new InvalidArgumentError(`at most ${slots} caches can be open on one pool`);
-    const nameBytes = new TextEncoder().encode(name);
-    if (nameBytes.length > KV_MAX_NAME_BYTES) throw new SizeLimitError('cache name', KV_MAX_NAME_BYTES);
-    const { core, scratch } = this.runtime;
-    scratch.set(nameBytes);
-    let offset = core.kv_find(nameBytes.length);
+    const { core } = this.runtime;
+    const found = findCache(this.runtime, name, this.caches.size);
+    let { offset } = found;
     if (offset === 0) {
       if (capacity === undefined) throw new InvalidArgumentError(`there is no cache ${name}: give a capacity to create it`);
-      offset = this.createCache(nameBytes, capacity, evict === 'two-phase' ? this.runtime.core.KV_EVICT_TWO_PHASE.value : 0);
+      offset = this.createCache(found.nameBytes, capacity, evict === 'two-phase' ? this.runtime.core.KV_EVICT_TWO_PHASE.value : 0);
     }
-    const kv = new Kv(this.runtime, offset, this.caches.size, name);
-    core.kv_open(offset, this.caches.size);
+    const statsAt = core.KV_STATS_ADDRESS.value + this.caches.size * core.KV_STATS_BYTES.value;
+    const kv = new Kv(this.runtime, offset, statsAt, name);
+    core.kv_open(offset, statsAt);
     this.caches.set(name, this.matching(kv, capacity, evict));
     return kv;
   }

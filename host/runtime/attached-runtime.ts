@@ -1,7 +1,7 @@
 // A thread attached to a pool that another thread owns: a core instance over
 // the owner's shared memory, one worker slot (its scratch area), and the pool's
-// transaction lock. Transactions run here exactly as on the owner; saves,
-// recovery, caches and the device model stay with the owner.
+// transaction lock. Transactions and cache operations run here exactly as on the
+// owner; saves, recovery, creating caches and the device model stay with the owner.
 import { type Core, instantiateCore } from '../core/core.js';
 import { NestedTransactionError, PoolClosedError } from '../errors.js';
 import { type TransactionHost, type TxMode, beginUnderLock, checkDataRange } from './transaction-host.js';
@@ -32,8 +32,21 @@ export class AttachedRuntime implements TransactionHost {
   ) {
     const buffer = handle.memory.buffer;
     this.scratch = new Uint8Array(buffer, workerScratchAt(handle.memoryEnd, slot), WORKER_SCRATCH_BYTES);
+    core.thread_scratch(this.scratch.byteOffset); // the core instance's answers land in this slot's area
     this.txLock = new TransactionLock(buffer, core.TX_LOCK_ADDRESS.value);
   }
+
+  get memory(): WebAssembly.Memory {
+    return this.handle.memory;
+  }
+
+  /** Linear address of the counters of this thread's cache handle `index` (after the scratch area). */
+  statsAt(index: number): number {
+    return this.scratch.byteOffset + this.scratch.length + index * this.core.KV_STATS_BYTES.value;
+  }
+
+  /** Nothing to write: eadr and nvdimm-n pools have no commit log. */
+  flushCommits(): void {}
 
   static async attach(handle: PoolHandle): Promise<AttachedRuntime> {
     // No host hooks: eadr and nvdimm-n pools call them only while the owner explores crash states.

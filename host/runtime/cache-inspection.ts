@@ -17,9 +17,21 @@ export interface CacheEntry {
 
 const QUEUES: Record<number, CacheQueue> = { 1: 'cold', 3: 'hot' };
 
+/** A core instance, its memory, and the scratch area where that instance's core writes its answers. */
+export interface CacheReader {
+  readonly core: Core;
+  readonly buffer: ArrayBufferLike;
+  readonly scratchAt: number;
+}
+
+/** The reader of the owner's core instance (answers in the core's own scratch area). */
+export function ownerReader(core: Core, buffer: ArrayBufferLike): CacheReader {
+  return { core, buffer, scratchAt: core.SCRATCH_BASE.value };
+}
+
 /** Every entry of the cache at pool offset `offset`, in record order, as the committed state has it. */
-export function* cacheEntries(core: Core, memory: ArrayBufferLike, offset: number): Generator<CacheEntry> {
-  const scratch = new DataView(memory, core.SCRATCH_BASE.value, 24);
+export function* cacheEntries({ core, buffer: memory, scratchAt }: CacheReader, offset: number): Generator<CacheEntry> {
+  const scratch = new DataView(memory, scratchAt, 24);
   const poolBase = core.POOL_BASE.value;
   for (let index = 1; ; index++) {
     const tag = core.kv_entry(offset, index);
@@ -74,10 +86,10 @@ export interface CacheInfo {
   counters: CacheCounters;
 }
 
-/** The cache at pool offset `at`, with the counters of the handle in stats slot `slot`. */
-export function cacheInfo(core: Core, memory: ArrayBufferLike, at: number, slot: number): CacheInfo {
-  core.kv_info(at, slot);
-  const words = new BigUint64Array(memory, core.SCRATCH_BASE.value, 16);
+/** The cache at pool offset `at`, with the counters of the handle whose counters are at linear address `statsAt`. */
+export function cacheInfo({ core, buffer, scratchAt }: CacheReader, at: number, statsAt: number): CacheInfo {
+  core.kv_info(at, statsAt);
+  const words = new BigUint64Array(buffer, scratchAt, 16);
   const n = (i: number) => Number(words[i]);
   return {
     capacity: n(0),
@@ -98,12 +110,14 @@ export type CacheSummary = Omit<CacheInfo, 'counters'> & {
 };
 
 /** Every cache in the pool, newest first. */
-export function cacheSummaries(core: Core, memory: ArrayBufferLike): CacheSummary[] {
+export function cacheSummaries(reader: CacheReader): CacheSummary[] {
+  const { core, buffer, scratchAt } = reader;
   const summaries: CacheSummary[] = [];
   for (let at = core.kv_next(0); at !== 0; at = core.kv_next(at)) {
     const nameLength = core.kv_name(at);
-    const name = new TextDecoder().decode(new Uint8Array(memory, core.SCRATCH_BASE.value, nameLength).slice());
-    const { capacity, evict, cold, hot, ghost } = cacheInfo(core, memory, at, 0);
+    const name = new TextDecoder().decode(new Uint8Array(buffer, scratchAt, nameLength).slice());
+    // Geometry and queues only: the counters are those of whichever handle holds the first stats block.
+    const { capacity, evict, cold, hot, ghost } = cacheInfo(reader, at, core.KV_STATS_ADDRESS.value);
     summaries.push({ name, offset: at, capacity, evict, cold, hot, ghost });
   }
   return summaries;

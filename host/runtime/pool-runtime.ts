@@ -19,7 +19,7 @@ import { type TransactionHost, type TxMode, beginUnderLock, checkDataRange } fro
 import type { PoolHandle } from './attached-runtime.js';
 import { TransactionLock } from './transaction-lock.js';
 import { WorkerSlots, workerMemoryEnd } from './worker-slots.js';
-import { type CacheSummary, cacheSummaries } from './cache-inspection.js';
+import { type CacheSummary, cacheSummaries, ownerReader } from './cache-inspection.js';
 import { ImageStore, type ProgressCallback, type SaveOptions, type SaveReport } from '../store/image-store.js';
 
 export const PAGE_SIZE = 4096;
@@ -487,7 +487,7 @@ export class PoolRuntime implements PowerTarget, TransactionHost {
 
   /** The pool's persistent caches, newest first. */
   caches(): CacheSummary[] {
-    return cacheSummaries(this.core, this.memory.buffer);
+    return cacheSummaries(ownerReader(this.core, this.memory.buffer));
   }
 
   /**

@@ -1,15 +1,19 @@
 // Worker slots: each thread attached to a pool's memory holds one, as a bit of
-// an i32 in the core's control block, and stages its transactions' bytes in
-// the slot's own scratch area after the pool's memory. The owner will not close
+// an i32 in the core's control block, and has the slot's own area after the
+// pool's memory: a scratch area (where it stages bytes and its core instance
+// answers) and the counters of its cache handles. The owner will not close
 // its pool while a slot is held.
 import { PmemError } from '../errors.js';
 
 export const WORKER_SLOTS = 8;
-export const WORKER_SCRATCH_BYTES = 64 << 10;
+/** Each slot's area: its scratch area, then its cache handles' counters. */
+export const WORKER_AREA_BYTES = 64 << 10;
+export const WORKER_STATS_BYTES = 1 << 10;
+export const WORKER_SCRATCH_BYTES = WORKER_AREA_BYTES - WORKER_STATS_BYTES;
 
-/** Where worker slot `slot`'s scratch area starts, for a pool whose memory (pool and device) ends at `memoryEnd`. */
+/** Where worker slot `slot`'s area (scratch first) starts, for a pool whose memory (pool and device) ends at `memoryEnd`. */
 export function workerScratchAt(memoryEnd: number, slot: number): number {
-  return Math.ceil(memoryEnd / WORKER_SCRATCH_BYTES) * WORKER_SCRATCH_BYTES + slot * WORKER_SCRATCH_BYTES;
+  return Math.ceil(memoryEnd / WORKER_AREA_BYTES) * WORKER_AREA_BYTES + slot * WORKER_AREA_BYTES;
 }
 
 /** Bytes of linear memory a pool with worker slots needs. */

@@ -10,7 +10,7 @@ import { Pool } from '../../api/pool.js';
 import type { TxLog } from '../../api/transaction.js';
 import { seededBytes } from '../../device/prng.js';
 import { MemoryStore } from '../../store/memory-store.js';
-import { type CacheEntry, cacheEntries, cacheGhosts } from '../cache-inspection.js';
+import { type CacheEntry, cacheEntries, cacheGhosts, ownerReader } from '../cache-inspection.js';
 import type { RecoveredImage } from '../pool-runtime.js';
 import type { ExplorerWorkload } from './workloads.js';
 
@@ -65,7 +65,7 @@ export class CacheWorkload implements ExplorerWorkload {
     const offset = this.kv!.offset;
     const failed = recovered.core.kv_check(offset);
     if (failed !== 0) throw new Error(`the cache fails invariant ${failed}`);
-    const entries = [...cacheEntries(recovered.core, recovered.pool.buffer, offset)];
+    const entries = [...cacheEntries(ownerReader(recovered.core, recovered.pool.buffer), offset)];
     return describe(entries, cacheGhosts(recovered.core, offset), recovered.heap!.blocks);
   }
 }
