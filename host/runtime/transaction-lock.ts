@@ -4,8 +4,9 @@
 // that journals, commit IDs, the allocator and the image see one writer at a time.
 //
 // A futex-style mutex (0 free, 1 held, 2 held with waiters): an uncontended take
-// and release are one compare-exchange each; a contended one waits with
-// Atomics.wait, in slices, up to a bounded time, then fails with ETIMEDOUT. Where
+// and release are one compare-exchange each; a contended one spins a little,
+// then waits with Atomics.wait, in slices, up to a bounded time, then fails
+// with ETIMEDOUT. Where
 // a thread may not block (a browser's main thread) it spins for the same time.
 // The owner turns the lock off while its pool is closed or without power, and
 // attached threads then fail (ECLOSED, EPOWEROFF) instead of waiting.
@@ -18,6 +19,7 @@ const CONTENDED = 2;
 const CLOSED = -1;
 const POWER_OFF = -2;
 const WAIT_SLICE_MS = 50;
+const SPIN_LIMIT = 2000;
 export const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
 
 export class TransactionLock {
@@ -49,13 +51,20 @@ export class TransactionLock {
 
   private acquireContended(state: number): void {
     const deadline = performance.now() + this.timeoutMs;
+    let spins = 0;
+    let waited = false;
     for (;;) {
       if (state === CLOSED) throw new PoolClosedError();
       if (state === POWER_OFF) throw new PowerOffError();
       if (state === FREE) {
-        // Taken as CONTENDED: other threads may still be waiting, and the release must wake one.
-        state = Atomics.compareExchange(this.word, 0, FREE, CONTENDED);
+        // After a wait, taken as CONTENDED: other threads may be waiting too, and the release must wake one.
+        state = Atomics.compareExchange(this.word, 0, FREE, waited ? CONTENDED : HELD);
         if (state === FREE) return;
+        continue;
+      }
+      // Transactions hold the lock for microseconds, and a wake-up from Atomics.wait costs about ten: spin first.
+      if (spins++ < SPIN_LIMIT) {
+        state = Atomics.load(this.word, 0);
         continue;
       }
       if (state === HELD) {
@@ -65,6 +74,7 @@ export class TransactionLock {
       const left = deadline - performance.now();
       if (left <= 0) throw new LockTimeoutError(this.timeoutMs);
       waitWhile(this.word, CONTENDED, Math.min(left, WAIT_SLICE_MS));
+      waited = true;
       state = Atomics.load(this.word, 0);
     }
   }
