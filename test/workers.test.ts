@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { MemoryStore, Pool, type PoolHandle } from '../host/api/index.js';
 import { checkPool } from '../host/runtime/check.js';
 import { TransactionLock } from '../host/runtime/transaction-lock.js';
+import { type Operation, nonLinearizableKeys } from './linearizability.js';
 import { MiB, codeOf } from './helpers.js';
 
 const WORKER = new URL('./fixtures/tx-worker.mjs', import.meta.url);
@@ -125,6 +126,54 @@ describe('workers on one pool', () => {
       await pool.close();
     }
   }, 120_000);
+
+  it('records small cache histories from 3 workers that are linearizable', async () => {
+    const seed = Number(process.env.SEED ?? 20261121);
+    let overlapping = 0;
+    for (let round = 0; round < 20; round++) {
+      const context = `seed ${seed}, round ${round}`;
+      const pool = await Pool.open({ store: new MemoryStore(), size: 4 * MiB, create: true, device: 'eadr', backgroundFlushMs: 0 });
+      pool.kv('history', { capacity: 16, evict: 'none' });
+      const clockBuffer = new SharedArrayBuffer(8);
+      const handle = pool.workerHandle();
+      const histories = await Promise.all(
+        Array.from({ length: 3 }, (_, index) => {
+          const worker = new Worker(new URL('./fixtures/kv-history-worker.mjs', import.meta.url), {
+            workerData: { handle, clockBuffer, index, workers: 3, operations: 40, keys: 3, seed: seed + round },
+          });
+          return new Promise<Operation[]>((resolve, reject) => {
+            worker.once('message', resolve);
+            worker.once('error', reject);
+          });
+        }),
+      );
+      expect(nonLinearizableKeys(histories.flat()), context).toEqual([]);
+      // Pairs of operations of different workers on one key whose intervals overlap: what makes the check worth it.
+      for (const [a, b] of [[0, 1], [0, 2], [1, 2]]) {
+        for (const x of histories[a]) {
+          for (const y of histories[b]) if (x.key === y.key && x.invoked < y.returned && y.invoked < x.returned) overlapping++;
+        }
+      }
+      await pool.close();
+    }
+    expect(overlapping, `seed ${seed}`).toBeGreaterThan(20);
+  }, 120_000);
+
+  it('the linearizability check rejects a history that no order explains', () => {
+    const stale: Operation[] = [
+      { kind: 'set', key: 1, value: 10, invoked: 0, returned: 1 },
+      { kind: 'set', key: 1, value: 20, invoked: 2, returned: 3 },
+      { kind: 'get', key: 1, result: 10, invoked: 4, returned: 5 }, // reads a value overwritten before it began
+    ];
+    expect(nonLinearizableKeys(stale)).toEqual([1]);
+    const overlapping: Operation[] = [
+      { kind: 'set', key: 1, value: 10, invoked: 0, returned: 5 },
+      { kind: 'get', key: 1, result: undefined, invoked: 1, returned: 2 },
+      { kind: 'get', key: 1, result: 10, invoked: 3, returned: 4 },
+      { kind: 'delete', key: 2, result: false, invoked: 0, returned: 1 },
+    ];
+    expect(nonLinearizableKeys(overlapping)).toEqual([]);
+  });
 
   it('will not close while a worker is attached; workers fail with ECLOSED once it is closed', async () => {
     const pool = await Pool.open({ store: new MemoryStore(), size: 4 * MiB, create: true, device: 'eadr', backgroundFlushMs: 0 });
