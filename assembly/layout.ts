@@ -70,9 +70,6 @@ export const DEVICE_NVDIMM_N: u32 = 2;
 // Control block (volatile). Counters are u64.
 export const CTL_DEVICE: u32 = 0;
 export const CTL_POOL_SIZE: u32 = 8;
-export const CTL_LINES_FLUSHED: u32 = 16;
-export const CTL_FENCES: u32 = 24;
-export const CTL_FLUSH_HINTS: u32 = 32;
 export const CTL_RING_OFFSET: u32 = 40;
 export const CTL_BITMAP_OFFSET: u32 = 48;
 export const CTL_DATA_OFFSET: u32 = 56;
@@ -96,6 +93,11 @@ export const CTL_TX_LOCK: u32 = 184; // i32, taken by the host around every tran
 export const CTL_WORKERS: u32 = 188; // i32 bitmask of the worker slots attached threads hold
 export const CTL_APPLY_SEQUENCE: u32 = 192; // u32: odd while a redo commit applies its writes in place (a seqlock for readers on other threads)
 export const APPLY_SEQUENCE_ADDRESS: usize = CONTROL_BASE + CTL_APPLY_SEQUENCE;
+// Counters every commit writes live on their own line, away from the geometry
+// that lookups on other threads read (a line shared with them would bounce).
+export const CTL_LINES_FLUSHED: u32 = 320;
+export const CTL_FENCES: u32 = 328;
+export const CTL_FLUSH_HINTS: u32 = 336;
 export const TX_LOCK_ADDRESS: usize = CONTROL_BASE + CTL_TX_LOCK;
 export const WORKERS_ADDRESS: usize = CONTROL_BASE + CTL_WORKERS;
 export const CTL_HEAP_HINTS: u32 = 768; // u32 chunk, u32 bitmap word per size class: where to look first
