@@ -21,7 +21,8 @@ function startWorker(workerData: Record<string, unknown>) {
   let attached: () => void = () => {};
   const isAttached = new Promise<void>((resolve) => (attached = resolve));
   const done = new Promise<WorkerResult>((resolve, reject) => {
-    worker.on('message', (message) => (message === 'attached' ? attached() : resolve(message)));
+    // 'attached', then answers to probes (strings), then the result (an object).
+    worker.on('message', (message) => (message === 'attached' ? attached() : typeof message === 'object' && resolve(message)));
     worker.once('error', reject);
     worker.once('exit', (code) => code !== 0 && reject(new Error(`worker exited with ${code}`)));
   });
@@ -175,15 +176,27 @@ describe('workers on one pool', () => {
     expect(nonLinearizableKeys(overlapping)).toEqual([]);
   });
 
-  it('will not close while a worker is attached; workers fail with ECLOSED once it is closed', async () => {
+  it('will not close while a worker is attached; a worker sees the owner lose power and regain it', async () => {
     const pool = await Pool.open({ store: new MemoryStore(), size: 4 * MiB, create: true, device: 'eadr', backgroundFlushMs: 0 });
     const root = await sharedCounters(pool, 1);
     const { worker, isAttached, done } = startWorker({ handle: pool.workerHandle(), index: 0, workers: 1, transactions: 10, root, holdUntilMessage: true });
+    const answer = () => new Promise((resolve) => worker.once('message', resolve));
     await isAttached;
     await expect(pool.close()).rejects.toMatchObject({ code: 'EBUSY' });
-    pool.txSync((tx) => expect(tx.getU64(root)).toBe(10n)); // still open, and the worker's commits are there
+    pool.txSync((tx) => expect(tx.getU64(root + 8)).toBe(10n)); // still open, and the worker's commits are there
+
+    await pool.platform.acPowerLoss({ holdUpMs: 30_000 });
+    let reply = answer();
+    worker.postMessage('probe');
+    expect(await reply).toBe('EPOWEROFF');
+    await pool.platform.powerRestore();
+    reply = answer();
+    worker.postMessage('probe');
+    expect(await reply).toBe('ok');
+    pool.txSync((tx) => expect(tx.getU64(root + 8)).toBe(11n)); // the image saved at the power loss, and one more
+
     worker.postMessage('detach');
-    await done;
+    expect((await done).afterDetach).toBe('ECLOSED');
     await pool.close();
     expect(codeOf(() => pool.txSync(() => {}))).toBe('ECLOSED');
   }, 30_000);

@@ -5,6 +5,7 @@
 import { type Core, instantiateCore } from '../core/core.js';
 import { NestedTransactionError, PoolClosedError } from '../errors.js';
 import { type TransactionHost, type TxMode, beginUnderLock, checkDataRange } from './transaction-host.js';
+import { SharedOwnerState } from './owner-state.js';
 import { TransactionLock } from './transaction-lock.js';
 import { WORKER_SCRATCH_BYTES, WorkerSlots, workerScratchAt } from './worker-slots.js';
 
@@ -21,6 +22,7 @@ export interface PoolHandle {
 export class AttachedRuntime implements TransactionHost {
   readonly scratch: Uint8Array;
   private readonly txLock: TransactionLock;
+  private readonly ownerState: SharedOwnerState;
   private txLog: TxMode | undefined;
   private detached = false;
 
@@ -34,6 +36,7 @@ export class AttachedRuntime implements TransactionHost {
     this.scratch = new Uint8Array(buffer, workerScratchAt(handle.memoryEnd, slot), WORKER_SCRATCH_BYTES);
     core.thread_scratch(this.scratch.byteOffset); // the core instance's answers land in this slot's area
     this.txLock = new TransactionLock(buffer, core.TX_LOCK_ADDRESS.value);
+    this.ownerState = new SharedOwnerState(buffer, core.OWNER_STATE_ADDRESS.value);
   }
 
   get memory(): WebAssembly.Memory {
@@ -67,8 +70,10 @@ export class AttachedRuntime implements TransactionHost {
     return this.txLog !== undefined;
   }
 
+  /** Throws ECLOSED once detached or once the owner closed its pool, EPOWEROFF while it is without power. */
   assertRunning(): void {
     if (this.detached) throw new PoolClosedError();
+    this.ownerState.assertRunning();
   }
 
   checkDataRange(offset: unknown, length: unknown): void {
@@ -79,6 +84,12 @@ export class AttachedRuntime implements TransactionHost {
     this.assertRunning();
     if (this.inTransaction) throw new NestedTransactionError();
     beginUnderLock(this.core, this.txLock, log);
+    try {
+      this.ownerState.assertRunning(); // the owner may have closed or lost power while this thread waited
+    } catch (error) {
+      this.abortTransaction();
+      throw error;
+    }
     this.txLog = log;
   }
 

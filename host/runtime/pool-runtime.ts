@@ -17,6 +17,7 @@ import type { BackingStore } from '../store/block-file.js';
 import { CommitLog, LOG_PAGE } from '../store/commit-log.js';
 import { type TransactionHost, type TxMode, beginUnderLock, checkDataRange } from './transaction-host.js';
 import type { PoolHandle } from './attached-runtime.js';
+import { SharedOwnerState } from './owner-state.js';
 import { TransactionLock } from './transaction-lock.js';
 import { WorkerSlots, workerMemoryEnd } from './worker-slots.js';
 import { type CacheSummary, cacheSummaries, ownerReader } from './cache-inspection.js';
@@ -129,6 +130,8 @@ export class PoolRuntime implements PowerTarget, TransactionHost {
   /** Taken around every transaction and save: attached workers run transactions on the same memory. */
   readonly txLock: TransactionLock;
   readonly workerSlots: WorkerSlots;
+  /** What attached workers see of this pool's state. */
+  private readonly ownerState: SharedOwnerState;
 
   private constructor(
     readonly store: BackingStore,
@@ -143,6 +146,7 @@ export class PoolRuntime implements PowerTarget, TransactionHost {
     this.scratch = new Uint8Array(memory.buffer, this.layout.scratchBase, this.layout.scratchSize);
     this.txLock = new TransactionLock(memory.buffer, core.TX_LOCK_ADDRESS.value);
     this.workerSlots = new WorkerSlots(memory.buffer, core.WORKERS_ADDRESS.value);
+    this.ownerState = new SharedOwnerState(memory.buffer, core.OWNER_STATE_ADDRESS.value);
   }
 
   private static async parts(personality: DevicePersonality, poolSize: number): Promise<Parts> {
@@ -340,7 +344,7 @@ export class PoolRuntime implements PowerTarget, TransactionHost {
       core.pool_set_clean_shutdown(0n);
     }
     this.state = 'running';
-    this.txLock.turnOn();
+    this.ownerState.set('running');
     if (writable && this.personality === 'adr') this.replayCommitLog();
     return { generation: load.generation, cleanShutdown, bytes: load.bytes, durationMs: load.durationMs };
   }
@@ -572,7 +576,8 @@ export class PoolRuntime implements PowerTarget, TransactionHost {
   powerOff(): void {
     if (this.state === 'running' || this.state === 'quiesced') {
       this.txLock.acquire(); // an attached worker's transaction finishes first
-      this.txLock.turnOff('power-off');
+      this.ownerState.set('off');
+      this.txLock.release();
     }
     this.state = 'off';
     this.pool.fill(0);
@@ -619,11 +624,10 @@ export class PoolRuntime implements PowerTarget, TransactionHost {
           this.device.writeBackAll();
           report = this.save();
         }
-      } catch (error) {
+        this.ownerState.set('closed');
+      } finally {
         this.txLock.release();
-        throw error;
       }
-      this.txLock.turnOff('closed');
     }
     this.state = 'closed';
     this.image.close();

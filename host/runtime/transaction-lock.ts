@@ -6,18 +6,13 @@
 // A futex-style mutex (0 free, 1 held, 2 held with waiters): an uncontended take
 // and release are one compare-exchange each; a contended one spins a little,
 // then waits with Atomics.wait, in slices, up to a bounded time, then fails
-// with ETIMEDOUT. Where
-// a thread may not block (a browser's main thread) it spins for the same time.
-// The owner turns the lock off while its pool is closed or without power, and
-// attached threads then fail (ECLOSED, EPOWEROFF) instead of waiting.
-import { LockTimeoutError, PmemError, PoolClosedError, PowerOffError } from '../errors.js';
+// with ETIMEDOUT. Where a thread may not block (a browser's main thread) it
+// spins for the same time.
+import { LockTimeoutError, PmemError } from '../errors.js';
 
 const FREE = 0;
 const HELD = 1;
 const CONTENDED = 2;
-/** The owner's pool is closed, or without power: nothing may take the lock. */
-const CLOSED = -1;
-const POWER_OFF = -2;
 const WAIT_SLICE_MS = 50;
 const SPIN_LIMIT = 2000;
 export const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
@@ -35,10 +30,6 @@ export class TransactionLock {
     this.word = new Int32Array(buffer, address, 1);
   }
 
-  get held(): boolean {
-    return this.depth > 0;
-  }
-
   acquire(): void {
     if (this.depth > 0) {
       this.depth++;
@@ -54,8 +45,6 @@ export class TransactionLock {
     let spins = 0;
     let waited = false;
     for (;;) {
-      if (state === CLOSED) throw new PoolClosedError();
-      if (state === POWER_OFF) throw new PowerOffError();
       if (state === FREE) {
         // After a wait, taken as CONTENDED: other threads may be waiting too, and the release must wake one.
         state = Atomics.compareExchange(this.word, 0, FREE, waited ? CONTENDED : HELD);
@@ -83,19 +72,6 @@ export class TransactionLock {
     if (this.depth === 0) throw new PmemError('EINTERNAL', 'the transaction lock is not held');
     if (--this.depth > 0) return;
     if (Atomics.exchange(this.word, 0, FREE) === CONTENDED) Atomics.notify(this.word, 0, 1);
-  }
-
-  /** The owner, holding the lock, closes or powers off its pool: attached threads fail from now on. */
-  turnOff(reason: 'closed' | 'power-off'): void {
-    if (this.depth === 0) throw new PmemError('EINTERNAL', 'turning the transaction lock off needs it held');
-    this.depth = 0;
-    if (Atomics.exchange(this.word, 0, reason === 'closed' ? CLOSED : POWER_OFF) === CONTENDED) Atomics.notify(this.word, 0);
-  }
-
-  /** The owner's pool runs again. */
-  turnOn(): void {
-    this.depth = 0;
-    Atomics.store(this.word, 0, FREE);
   }
 }
 
