@@ -208,17 +208,21 @@ describe('workers on one pool', () => {
   });
 
   it('bounds every wait for the transaction lock: ETIMEDOUT past the bound, the lock once it is free', async () => {
-    const buffer = new SharedArrayBuffer(8);
-    const holder = new Worker(new URL('./fixtures/lock-holder.mjs', import.meta.url), { workerData: { buffer, holdMs: 600 } });
+    const buffer = new SharedArrayBuffer(12);
+    const words = new Int32Array(buffer);
+    const holder = new Worker(new URL('./fixtures/lock-holder.mjs', import.meta.url), { workerData: { buffer, holdMs: 200 } });
     await new Promise((resolve) => holder.once('message', resolve));
     const impatient = new TransactionLock(buffer, 0, 100);
     const started = performance.now();
     expect(codeOf(() => impatient.acquire())).toBe('ETIMEDOUT');
     expect(performance.now() - started).toBeGreaterThanOrEqual(90);
+    Atomics.store(words, 1, 1); // the holder lets go 200 ms from now
+    Atomics.notify(words, 1);
     const patient = new TransactionLock(buffer, 0, 10_000);
-    patient.acquire(); // waits for the holder's release
-    expect(performance.now() - started).toBeGreaterThanOrEqual(400);
+    patient.acquire();
+    expect(Atomics.load(words, 2), 'acquired only after the holder released').toBe(1);
     patient.release();
     await new Promise((resolve) => holder.once('exit', resolve));
   });
+
 });
