@@ -15,7 +15,7 @@ const HELD = 1;
 const CONTENDED = 2;
 const WAIT_SLICE_MS = 50;
 const SPIN_LIMIT = 2000;
-export const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
+const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
 
 export class TransactionLock {
   private readonly word: Int32Array;

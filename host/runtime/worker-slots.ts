@@ -5,10 +5,10 @@
 // its pool while a slot is held.
 import { PmemError } from '../errors.js';
 
-export const WORKER_SLOTS = 8;
+const WORKER_SLOTS = 8;
 /** Each slot's area: its scratch area, then its cache handles' counters. */
-export const WORKER_AREA_BYTES = 64 << 10;
-export const WORKER_STATS_BYTES = 1 << 10;
+const WORKER_AREA_BYTES = 64 << 10;
+const WORKER_STATS_BYTES = 1 << 10;
 export const WORKER_SCRATCH_BYTES = WORKER_AREA_BYTES - WORKER_STATS_BYTES;
 
 /** Where worker slot `slot`'s area (scratch first) starts, for a pool whose memory (pool and device) ends at `memoryEnd`. */
