@@ -128,8 +128,8 @@ export class PoolRuntime implements PowerTarget, TransactionHost {
   private unsettled = false;
   sync: SyncMode = 'full';
   /** Taken around every transaction and save: attached workers run transactions on the same memory. */
-  readonly txLock: TransactionLock;
-  readonly workerSlots: WorkerSlots;
+  private readonly txLock: TransactionLock;
+  private readonly workerSlots: WorkerSlots;
   /** What attached workers see of this pool's state. */
   private readonly ownerState: SharedOwnerState;
 
