@@ -58,7 +58,7 @@ function takeSlot(chunk: u32, sizeClass: u32): i64 {
   const slots = slotsIn(sizeClass);
   const words = (slots + 63) >> 6;
   const hint = ctl<u32>(CTL_HEAP_HINTS + sizeClass * 8 + 4);
-  const start = ctl<u32>(CTL_HEAP_HINTS + sizeClass * 8) == chunk && hint < words ? hint : 0;
+  const start = ctl<u32>(CTL_HEAP_HINTS + sizeClass * 8) == chunk && (hint & ~NO_PARTIAL) < words ? hint & ~NO_PARTIAL : 0;
   for (let i: u32 = 0; i < words; i++) {
     const word = start + i < words ? start + i : start + i - words;
     const at = bitmap(chunk) + word * 8;
@@ -69,7 +69,7 @@ function takeSlot(chunk: u32, sizeClass: u32): i64 {
     const bit = <u32>ctz<u64>(free);
     const status = txStore64(at, bits | (<u64>1 << bit));
     if (status != TX_OK) return status;
-    setHint(sizeClass, chunk, word);
+    setHint(sizeClass, chunk, word | (hint & NO_PARTIAL));
     return <i64>(chunkStart(chunk) + <u64>(word * 64 + bit) * slotSize(sizeClass));
   }
   return -1;
@@ -77,6 +77,12 @@ function takeSlot(chunk: u32, sizeClass: u32): i64 {
 
 // Where the last allocation or free of each size class happened (volatile): the
 // next allocation looks there first instead of scanning the heap from its start.
+// NO_PARTIAL in the word says that the last scan of the heap found no chunk of
+// the class with a free slot besides the hint's, and nothing of the class was
+// freed since: the next allocation that fills the hint's chunk takes a free
+// chunk at once, instead of searching every full chunk's bitmap (which took
+// milliseconds on a large heap, every few thousand allocations).
+const NO_PARTIAL: u32 = 0x80000000;
 @inline function setHint(sizeClass: u32, chunk: u32, word: u32): void {
   setCtl<u32>(CTL_HEAP_HINTS + sizeClass * 8, chunk);
   setCtl<u32>(CTL_HEAP_HINTS + sizeClass * 8 + 4, word);
@@ -91,6 +97,17 @@ export function heap_alloc(size: u32): i64 {
   const count = chunkCount();
   let freeChunk: u32 = <u32>-1;
   const first = min(ctl<u32>(CTL_HEAP_HINTS + sizeClass * 8), count - 1);
+  if ((ctl<u32>(CTL_HEAP_HINTS + sizeClass * 8 + 4) & NO_PARTIAL) != 0) {
+    if (txLoad64(descriptor(first)) == <u64>sizeClass) {
+      const taken = takeSlot(first, sizeClass);
+      if (taken != -1) return taken;
+    }
+    for (let i: u32 = 1; i < count; i++) {
+      const chunk = first + i < count ? first + i : first + i - count;
+      if (txLoad64(descriptor(chunk)) == FREE) return takeFreeChunk(chunk, sizeClass);
+    }
+    // No free chunk: the full scan below looks once more (an aborted transaction may have left free slots).
+  }
   for (let i: u32 = 0; i < count; i++) {
     const chunk = first + i < count ? first + i : first + i - count;
     const d = txLoad64(descriptor(chunk));
@@ -102,9 +119,15 @@ export function heap_alloc(size: u32): i64 {
     }
   }
   if (freeChunk == <u32>-1) return TX_ERR_NO_SPACE;
-  const status = txStore64(descriptor(freeChunk), <u64>sizeClass);
+  return takeFreeChunk(freeChunk, sizeClass); // the scan met no chunk of the class with a free slot
+}
+
+/** Gives free chunk `chunk` to `sizeClass` and takes its first slot, when no other chunk of the class has a free slot. */
+function takeFreeChunk(chunk: u32, sizeClass: u32): i64 {
+  const status = txStore64(descriptor(chunk), <u64>sizeClass);
   if (status != TX_OK) return status;
-  return takeSlot(freeChunk, sizeClass);
+  setHint(sizeClass, chunk, NO_PARTIAL);
+  return takeSlot(chunk, sizeClass);
 }
 
 /** Frees the block at `offset` inside the open transaction. */
