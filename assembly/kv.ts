@@ -16,6 +16,13 @@
 // - Cold may use the hot ring's unused share of the capacity, so a cache that
 //   has seen no reuse yet is still a full FIFO.
 //
+// A cache that does not evict may grow (`maxCapacity`): when it is full, a set
+// doubles its capacity with a new segment of entry records, and doubles the
+// buckets into a new table. The old table's buckets then move to the new one a
+// few at a time, inside later sets (or all at once, KV_REHASH_BLOCKING, the
+// stop-the-world baseline), while lookups read whichever table holds their
+// bucket: the old one until the bucket has moved, the new one after.
+//
 // Every structural change (bucket chains, entry records, ring slots, ghost
 // slots, the queue state words, value blocks) goes through the open redo
 // transaction, so after any crash the cache is exactly as the last commit left
@@ -25,7 +32,7 @@ import { load32, load64, loadFence } from "./atomics";
 import { heap_alloc, heap_free } from "./heap";
 import {
   APPLY_SEQUENCE_ADDRESS, CONTROL_BASE, CTL_JOURNAL_SIZE, CTL_META_OFFSET, CTL_POOL_SIZE, CTL_TX_CURSOR, JOURNAL_HEADER,
-  META_KV_DIRECTORY, TX_ERR_NO_SPACE, TX_OK, ctl, poolAddr, scratch,
+  META_KV_DIRECTORY, TX_ERR_NO_SPACE, TX_ERR_TOO_LARGE, TX_OK, ctl, poolAddr, scratch,
 } from "./layout";
 import { pm_flush, pm_mark_dirty } from "./persist";
 import { txLoad32, txLoad64, txRead, txStore64, txWrite } from "./tx";
@@ -47,32 +54,49 @@ const SET_JOURNAL_BYTES: u32 = 2048;
  * 1.17 us a set at 1, 1.23 us at 4, 2.22 us at 16).
  */
 const SETS_PER_TRANSACTION: u32 = 4;
+/**
+ * Old buckets a set of a new key moves while the cache grows, at least; it
+ * moves more when the buckets left outnumber the entries that still fit, so the
+ * move always ends by the time the cache is full again. The fewer a set moves,
+ * the less any one set pays: a bucket costs about 0.35 us, a set about 0.9 us.
+ */
+const MIGRATE_STEP: u32 = 1;
 
 export const KV_MAX_KEY: u32 = 256;
 export const KV_MAX_VALUE: u32 = 8192;
 export const KV_MAX_NAME: u32 = 64;
 export const KV_EVICT_TWO_PHASE: u32 = 1;
+/** A growing cache moves all its buckets at once, in the host's own transactions (kv_migrate), instead of inside sets. */
+export const KV_REHASH_BLOCKING: u32 = 2;
+/** Entry-record segments a cache may have: the first, in its block, and one per doubling. */
+export const KV_MAX_SEGMENTS: u32 = 16;
 export const KV_STATS_SLOTS: u32 = 16;
 /** Bytes of one handle's counters: the owner's KV_STATS_SLOTS blocks start at KV_STATS_ADDRESS. */
 export const KV_STATS_BYTES: u32 = 64;
 /** Status of a set into a full cache that does not evict. */
 export const KV_ERR_FULL: i32 = -7;
 
-// The cache's block: header, buckets, entry records, cold ring, hot ring, ghost table, hot states.
-const KV_MAGIC: u32 = 0x3243564b; // "KVC2"
+// The cache's block: header, entry records, cold ring, hot ring, ghost table, hot states. The bucket
+// table and the entry records added by growth are blocks of their own.
+const KV_MAGIC: u32 = 0x3343564b; // "KVC3"
 const H_MAGIC: u32 = 0;
 const H_FLAGS: u32 = 4;
 const H_CAPACITY: u32 = 8;
 const H_COLD_TARGET: u32 = 12;
 const H_HOT_SLOTS: u32 = 16;
 const H_GHOST_SLOTS: u32 = 20;
-const H_BUCKETS: u32 = 24;
-const H_ENTRIES: u32 = 28;
+const H_BUCKETS: u32 = 24; // buckets of the current table
+const H_ENTRIES: u32 = 28; // records in the first segment: the capacity the cache was created with
 const H_NEXT: u32 = 32; // next cache in the pool's directory
 const H_NAME_LENGTH: u32 = 36;
 const H_NAME: u32 = 40;
+const H_MAX_CAPACITY: u32 = 104;
+const H_TABLE: u32 = 108; // pool offset of the current bucket table
+const H_OLD_TABLE: u32 = 112; // the table being moved out of while the cache grows, else 0
+const H_MIGRATED: u32 = 116; // buckets of the old table moved so far
 const H_STATE: u32 = 128; // the queue state words: one line, read and written once per operation
-const HEADER_SIZE: u32 = 192;
+const H_SEGMENTS: u32 = 192; // u32 pool offsets of the entry-record segments after the first
+const HEADER_SIZE: u32 = 256;
 
 // Queue state words (u32), kept in WORK during an operation.
 const S_COLD_HEAD: u32 = 0;
@@ -126,8 +150,18 @@ let capacity: u32 = 0;
 let coldTarget: u32 = 0;
 let hotSlots: u32 = 0;
 let ghostSlots: u32 = 0;
+let maxCapacity: u32 = 0;
 let bucketMask: u32 = 0;
 let bucketsAt: u32 = 0;
+/** While the cache grows: the old table, its mask, and how many of its buckets have moved. */
+let oldBucketsAt: u32 = 0;
+let oldMask: u32 = 0;
+let migrated: u32 = 0;
+let blockingRehash = false;
+let firstEntries: u32 = 0;
+/** A segment added by the open transaction, not yet in place in the header (index 0: none). */
+let addedSegment: u32 = 0;
+let addedSegmentAt: u32 = 0;
 let entriesAt: u32 = 0;
 let coldAt: u32 = 0;
 let ghostAt: u32 = 0;
@@ -137,13 +171,9 @@ let twoPhase = false;
 /** Journal bytes the running set must keep for its own value and final evictions. */
 let reserve: u32 = 0;
 
-@inline function align8(n: u32): u32 {
-  return (n + 7) & ~7;
-}
-
-function blockSize(cap: u32, ghosts: u32, hot: u32, buckets: u32): u32 {
+function blockSize(cap: u32, ghosts: u32, hot: u32): u32 {
   const coldSlots = twoPhase ? cap : 0;
-  return align8(HEADER_SIZE + buckets * BUCKET_SIZE) + cap * ENTRY_SIZE + (coldSlots + hot) * 4 + ghosts * 2 + hot;
+  return HEADER_SIZE + cap * ENTRY_SIZE + (coldSlots + hot) * 4 + ghosts * 2 + hot;
 }
 
 function use(at: u32, statsAt: usize): void {
@@ -151,15 +181,23 @@ function use(at: u32, statsAt: usize): void {
   stats = statsAt;
   const base = poolAddr(at);
   capacity = load<u32>(base + H_CAPACITY);
+  maxCapacity = load<u32>(base + H_MAX_CAPACITY);
   coldTarget = load<u32>(base + H_COLD_TARGET);
   hotSlots = load<u32>(base + H_HOT_SLOTS);
   ghostSlots = load<u32>(base + H_GHOST_SLOTS);
   const buckets = load<u32>(base + H_BUCKETS);
   bucketMask = buckets - 1;
-  twoPhase = (load<u32>(base + H_FLAGS) & KV_EVICT_TWO_PHASE) != 0;
-  bucketsAt = at + HEADER_SIZE;
-  entriesAt = at + align8(HEADER_SIZE + buckets * BUCKET_SIZE);
-  coldAt = entriesAt + load<u32>(base + H_ENTRIES) * ENTRY_SIZE;
+  const flags = load<u32>(base + H_FLAGS);
+  twoPhase = (flags & KV_EVICT_TWO_PHASE) != 0;
+  blockingRehash = (flags & KV_REHASH_BLOCKING) != 0;
+  bucketsAt = load<u32>(base + H_TABLE);
+  oldBucketsAt = load<u32>(base + H_OLD_TABLE);
+  oldMask = (buckets >> 1) - 1;
+  migrated = load<u32>(base + H_MIGRATED);
+  addedSegment = 0;
+  firstEntries = load<u32>(base + H_ENTRIES);
+  entriesAt = at + HEADER_SIZE;
+  coldAt = entriesAt + firstEntries * ENTRY_SIZE;
   hotAt = coldAt + (twoPhase ? capacity * 4 : 0);
   ghostAt = hotAt + hotSlots * 4;
   statesAt = ghostAt + ghostSlots * 2;
@@ -181,6 +219,10 @@ function rd16(offset: u32): u32 {
   txRead(offset, 2, KEY_SLOT);
   return load<u16>(KEY_SLOT);
 }
+function wr64(offset: u32, value: u64): i32 {
+  store<u64>(KEY_SLOT, value);
+  return txWrite(offset, KEY_SLOT, 8);
+}
 function wr16(offset: u32, value: u32): i32 {
   store<u16>(KEY_SLOT, <u16>value);
   return txWrite(offset, KEY_SLOT, 2);
@@ -199,13 +241,25 @@ function saveState(): i32 {
 }
 
 @inline function entryAt(index: u32): u32 {
-  return entriesAt + (index - 1) * ENTRY_SIZE;
+  const i = index - 1;
+  return i < firstEntries ? entriesAt + i * ENTRY_SIZE : grownEntryAt(i);
 }
-@inline function bucketOf(key: u64): u32 {
+/** Record `i` (from 0) past the first segment: segment k >= 1 holds records [first << (k - 1), first << k). */
+function grownEntryAt(i: u32): u32 {
+  const k: u32 = 32 - clz<u32>(i / firstEntries);
+  const segment = k == addedSegment ? addedSegmentAt : load<u32>(poolAddr(kv + H_SEGMENTS + k * 4));
+  return segment + (i - (firstEntries << (k - 1))) * ENTRY_SIZE;
+}
+@inline function bucketHash(key: u64): u32 {
   let h = key ^ (key >> 33);
   h *= 0xff51afd7ed558ccd;
-  h ^= h >> 33;
-  return bucketsAt + (<u32>h & bucketMask) * BUCKET_SIZE;
+  return <u32>(h ^ (h >> 33));
+}
+/** The bucket of `key`: in the old table while the cache grows and that bucket has not moved yet. */
+@inline function bucketOf(key: u64): u32 {
+  const h = bucketHash(key);
+  if (oldBucketsAt != 0 && (h & oldMask) >= migrated) return oldBucketsAt + (h & oldMask) * BUCKET_SIZE;
+  return bucketsAt + (h & bucketMask) * BUCKET_SIZE;
 }
 
 /** The 64-bit key of a byte string: its hash. */
@@ -517,7 +571,8 @@ function set(key: u64, keySrc: usize, keyLength: u32, src: usize, length: u32): 
   } else if (twoPhase) {
     status = roomForCold();
   } else if (w(S_COLD_COUNT) >= capacity) {
-    return KV_ERR_FULL;
+    if (capacity >= maxCapacity) return KV_ERR_FULL;
+    status = grow();
   }
   if (status != TX_OK) return status;
   const block = newValue(keySrc, keyLength, src, length);
@@ -539,7 +594,122 @@ function set(key: u64, keySrc: usize, keyLength: u32, src: usize, length: u32): 
       if (status == TX_OK) count(ST_PROMOTIONS);
     } else status = coldPush(e);
   }
+  if (status == TX_OK && oldBucketsAt != 0 && !blockingRehash) status = migrate(migrateStep());
   return status != TX_OK ? status : saveState();
+}
+
+// Growth.
+/**
+ * Doubles the capacity (a new segment of entry records, up to the maximum) and
+ * the buckets (a new table, filled as the old one's buckets move). A move still
+ * under way is finished first.
+ */
+function grow(): i32 {
+  if (oldBucketsAt != 0) {
+    const status = migrate(0xffffffff);
+    if (status != TX_OK) return status;
+    if (oldBucketsAt != 0) return TX_ERR_TOO_LARGE; // the journal could not take the rest of the move
+  }
+  const k: u32 = 32 - clz<u32>(capacity / firstEntries); // segment k holds `capacity` records
+  if (k >= KV_MAX_SEGMENTS) return KV_ERR_FULL;
+  const added = min<u32>(capacity, maxCapacity - capacity);
+  const records = heap_alloc(added * ENTRY_SIZE);
+  if (records < 0) return <i32>records;
+  let status = wr32(kv + H_SEGMENTS + k * 4, <u32>records);
+  if (status == TX_OK) status = wr32(kv + H_CAPACITY, capacity + added);
+  addedSegment = k;
+  addedSegmentAt = <u32>records;
+  capacity += added;
+  // The buckets double only once there are fewer than 3/4 as many as records (as plan() sizes them).
+  const buckets = (bucketMask + 1) * 2;
+  if (status != TX_OK || <u64>(bucketMask + 1) * 4 >= <u64>capacity * 3) return status;
+  const table = heap_alloc(buckets * BUCKET_SIZE);
+  if (table < 0) return TX_OK; // no room for a bigger table: the chains grow longer instead
+  status = wr32(kv + H_BUCKETS, buckets);
+  if (status == TX_OK) status = writeTables(<u32>table, bucketsAt, 0);
+  oldBucketsAt = bucketsAt;
+  oldMask = bucketMask;
+  bucketsAt = <u32>table;
+  bucketMask = buckets - 1;
+  migrated = 0;
+  return status;
+}
+
+function writeTables(table: u32, oldTable: u32, moved: u32): i32 {
+  store<u32>(KEY_SLOT, table);
+  store<u32>(KEY_SLOT + 4, oldTable);
+  store<u32>(KEY_SLOT + 8, moved);
+  return txWrite(kv + H_TABLE, KEY_SLOT, 12);
+}
+
+/** Old buckets this set moves: enough that the move ends before the cache fills again. */
+function migrateStep(): u32 {
+  const left = oldMask + 1 - migrated;
+  const room = capacity - w(S_COLD_COUNT);
+  return max<u32>(MIGRATE_STEP, room == 0 ? left : (left + room - 1) / room);
+}
+
+/** Moves up to `limit` old buckets to the new table, while the journal has room; frees the old table after its last. */
+function migrate(limit: u32): i32 {
+  let moved: u32 = 0;
+  let status: i32 = TX_OK;
+  while (status == TX_OK && oldBucketsAt != 0 && moved < limit) {
+    status = moveBucket();
+    if (status == MOVE_NO_ROOM) break;
+    moved++;
+    if (status == TX_OK && migrated == oldMask + 1) {
+      status = heap_free(oldBucketsAt);
+      oldBucketsAt = 0;
+      if (status == TX_OK) status = writeTables(bucketsAt, 0, 0);
+    }
+  }
+  if (status == MOVE_NO_ROOM) status = TX_OK;
+  if (status == TX_OK && oldBucketsAt != 0 && moved > 0) status = wr32(kv + H_MIGRATED, migrated);
+  return status;
+}
+
+const MOVE_NO_ROOM: i32 = 1;
+/** Journal bytes of one write of up to 8 bytes. */
+const SMALL_WRITE_BYTES: u32 = 16;
+
+/** Splits the next old bucket's chain between its two buckets in the new table. */
+function moveBucket(): i32 {
+  const from = oldBucketsAt + migrated * BUCKET_SIZE;
+  let length: u32 = 0;
+  for (let e = rd32(from + 4); e != 0; e = rd32(entryAt(e) + E_NEXT)) length++;
+  if (journalRoom() < (length + 3) * SMALL_WRITE_BYTES) return MOVE_NO_ROOM;
+  const highBit = oldMask + 1;
+  let low: u32 = 0;
+  let high: u32 = 0;
+  let status: i32 = TX_OK;
+  for (let e = rd32(from + 4); e != 0 && status == TX_OK; ) {
+    const at = entryAt(e);
+    const next = rd32(at + E_NEXT);
+    if ((bucketHash(txLoad64(at + E_KEY)) & highBit) != 0) {
+      status = wr32(at + E_NEXT, high);
+      high = e;
+    } else {
+      status = wr32(at + E_NEXT, low);
+      low = e;
+    }
+    e = next;
+  }
+  // A bucket is its lock word (clear) and its first entry.
+  if (status == TX_OK) status = wr64(bucketsAt + migrated * BUCKET_SIZE, <u64>low << 32);
+  if (status == TX_OK) status = wr64(bucketsAt + (migrated + highBit) * BUCKET_SIZE, <u64>high << 32);
+  migrated++;
+  return status;
+}
+
+/** Buckets that hold chains: the whole table, or while the cache grows the old buckets not moved yet and the new ones moved into. */
+function liveBuckets(): u32 {
+  return oldBucketsAt == 0 ? bucketMask + 1 : oldMask + 1 + migrated;
+}
+/** Live bucket `n` of liveBuckets(). */
+function liveBucket(n: u32): u32 {
+  if (oldBucketsAt == 0 || n < migrated) return bucketsAt + n * BUCKET_SIZE;
+  if (n < 2 * migrated) return bucketsAt + (oldMask + 1 + n - migrated) * BUCKET_SIZE;
+  return oldBucketsAt + (n - migrated) * BUCKET_SIZE;
 }
 
 /** Removes `key`; returns 1 if it was present, 0 if not, or a negative status. */
@@ -599,13 +769,14 @@ function findUnlocked(key: u64, keyLength: u32, keySrc: usize): u32 {
  * length, or -1 on a miss. Without `touch` (a presence test) it copies and
  * counts nothing and changes no hint.
  */
-function get(key: u64, keySrc: usize, keyLength: u32, dst: usize, room: u32, touch: bool): i32 {
+function get(cache: u32, statsAt: usize, key: u64, keySrc: usize, keyLength: u32, dst: usize, room: u32, touch: bool): i32 {
   let e: u32 = 0;
   let tag: u8 = TAG_FREE;
   let length: u32 = 0;
   for (;;) {
     const before = load32(APPLY_SEQUENCE_ADDRESS);
     if ((before & 1) != 0) continue; // a commit is applying its writes: they are short
+    use(cache, statsAt); // a commit may have grown the cache
     e = findUnlocked(key, keyLength, keySrc);
     tag = TAG_FREE;
     if (e != 0 && e != TORN) {
@@ -644,12 +815,10 @@ function get(key: u64, keySrc: usize, keyLength: u32, dst: usize, room: u32, tou
 // Exports. Integer keys arrive as f64 (safe integers, checked by the host), byte keys and values at linear addresses.
 
 export function kv_get_num(at: u32, stats: usize, key: f64, dst: usize, room: u32, touch: bool): i32 {
-  use(at, stats);
-  return get(<u64>key, 0, 0, dst, room, touch);
+  return get(at, stats, <u64>key, 0, 0, dst, room, touch);
 }
 export function kv_get_bytes(at: u32, stats: usize, keySrc: usize, keyLength: u32, dst: usize, room: u32, touch: bool): i32 {
-  use(at, stats);
-  return get(byteKey(keySrc, keyLength), keySrc, keyLength, dst, room, touch);
+  return get(at, stats, byteKey(keySrc, keyLength), keySrc, keyLength, dst, room, touch);
 }
 export function kv_set_num(at: u32, stats: usize, key: f64, src: usize, length: u32): i32 {
   use(at, stats);
@@ -675,9 +844,8 @@ export function kv_delete_bytes(at: u32, stats: usize, keySrc: usize, keyLength:
  * `lengths` (i32), values to `values` in slots of `stride` bytes.
  */
 export function kv_get_many_num(at: u32, stats: usize, keys: usize, n: u32, lengths: usize, values: usize, stride: u32): void {
-  use(at, stats);
   for (let i: u32 = 0; i < n; i++) {
-    store<i32>(lengths + i * 4, get(<u64>load<f64>(keys + i * 8), 0, 0, values + i * stride, stride, true));
+    store<i32>(lengths + i * 4, get(at, stats, <u64>load<f64>(keys + i * 8), 0, 0, values + i * stride, stride, true));
   }
 }
 
@@ -715,12 +883,22 @@ function plan(cap: u32, flags: u32): u32 {
   let buckets: u32 = 16;
   while (buckets < (<u64>cap * 3) / 4) buckets <<= 1;
   bucketMask = buckets - 1;
-  return blockSize(cap, ghostSlots, hotSlots, buckets);
+  return blockSize(cap, ghostSlots, hotSlots);
 }
 
-/** Bytes a cache of `cap` entries takes in the pool (its block; values are allocated apart). */
+/** Bytes a new cache of `cap` entries takes in the pool (its block and bucket table; values are allocated apart). */
 export function kv_block_size(cap: u32, flags: u32): u32 {
-  return plan(cap, flags);
+  return plan(cap, flags) + (bucketMask + 1) * BUCKET_SIZE;
+}
+
+/** A zeroed block of `size` bytes, flushed so that the commit's fence makes it durable; or a negative status. */
+function zeroedBlock(size: u32): i64 {
+  const block = heap_alloc(size);
+  if (block < 0) return block;
+  memory.fill(poolAddr(<u32>block), 0, size);
+  pm_mark_dirty(<usize>block, size);
+  pm_flush(<usize>block, size);
+  return block;
 }
 
 /**
@@ -729,19 +907,19 @@ export function kv_block_size(cap: u32, flags: u32): u32 {
  * and flushed, so the commit's fence makes them durable with the header.
  * Returns the cache's pool offset, or a negative status.
  */
-export function kv_create(cap: u32, flags: u32, nameLength: u32): i64 {
-  const size = plan(cap, flags);
-  const block = heap_alloc(size);
+export function kv_create(cap: u32, maxCap: u32, flags: u32, nameLength: u32): i64 {
+  const block = zeroedBlock(plan(cap, flags));
   if (block < 0) return block;
+  const table = zeroedBlock((bucketMask + 1) * BUCKET_SIZE);
+  if (table < 0) return table;
   const at = <u32>block;
-  memory.fill(poolAddr(at), 0, size);
-  pm_mark_dirty(<usize>at, size);
-  pm_flush(<usize>at, size);
   const header = scratch() + KV_MAX_NAME;
   memory.fill(header, 0, HEADER_SIZE);
   store<u32>(header + H_MAGIC, KV_MAGIC);
-  store<u32>(header + H_FLAGS, flags & KV_EVICT_TWO_PHASE);
+  store<u32>(header + H_FLAGS, flags & (KV_EVICT_TWO_PHASE | KV_REHASH_BLOCKING));
   store<u32>(header + H_CAPACITY, cap);
+  store<u32>(header + H_MAX_CAPACITY, max<u32>(cap, maxCap));
+  store<u32>(header + H_TABLE, <u32>table);
   store<u32>(header + H_COLD_TARGET, coldTarget);
   store<u32>(header + H_HOT_SLOTS, hotSlots);
   store<u32>(header + H_GHOST_SLOTS, ghostSlots);
@@ -781,7 +959,7 @@ export function kv_find(nameLength: u32): u32 {
 /** Readies a cache found after a restart: clears bucket lock words a crash may have left set, and the handle's counters. */
 export function kv_open(at: u32, stats: usize): void {
   use(at, stats);
-  for (let b: u32 = 0; b <= bucketMask; b++) store<u32>(poolAddr(bucketsAt + b * BUCKET_SIZE), 0);
+  for (let n: u32 = 0; n < liveBuckets(); n++) store<u32>(poolAddr(liveBucket(n)), 0);
   memory.fill(stats, 0, STATS_SIZE);
 }
 
@@ -789,7 +967,9 @@ export function kv_open(at: u32, stats: usize): void {
  * Geometry, queue sizes and counters into the scratch area as u64s: capacity,
  * cold target, hot slots, ghost slots, cold, hot, ghost, then the handle's
  * eight counters (hits, misses, sets, evictions, ghost hits, promotions, soft
- * faults, stores by hits on hot entries), then the flags.
+ * faults, stores by hits on hot entries), then the flags, the capacity it was
+ * created with, the maximum capacity, the buckets, and the old buckets still to
+ * move (0 unless it is growing).
  */
 export function kv_info(at: u32, stats: usize): void {
   use(at, stats);
@@ -804,6 +984,30 @@ export function kv_info(at: u32, stats: usize): void {
   store<u64>(out + 48, load<u32>(base + H_STATE + S_GHOST_COUNT));
   memory.copy(out + 56, stats, STATS_SIZE);
   store<u64>(out + 120, load<u32>(base + H_FLAGS));
+  store<u64>(out + 128, firstEntries);
+  store<u64>(out + 136, maxCapacity);
+  store<u64>(out + 144, bucketMask + 1);
+  store<u64>(out + 152, bucketsLeft());
+}
+
+/** Old buckets the growing cache at `at` has still to move (0 when it is not growing). */
+export function kv_buckets_left(at: u32): u32 {
+  use(at, 0);
+  return bucketsLeft();
+}
+function bucketsLeft(): u32 {
+  return oldBucketsAt == 0 ? 0 : oldMask + 1 - migrated;
+}
+
+/**
+ * Moves up to `limit` buckets of the growing cache at `at` inside the open
+ * transaction, as many as its journal takes; returns the buckets still to move,
+ * or a negative status.
+ */
+export function kv_migrate(at: u32, stats: usize, limit: u32): i64 {
+  use(at, stats);
+  const status = migrate(limit);
+  return status != TX_OK ? <i64>status : <i64>bucketsLeft();
 }
 
 /**
@@ -840,13 +1044,16 @@ export function kv_check(at: u32): i32 {
   const base = poolAddr(at);
   if (load<u32>(base + H_MAGIC) != KV_MAGIC) return 1;
   use(at, 0);
-  const entries = load<u32>(base + H_ENTRIES);
   const state = base + H_STATE;
   const fresh = load<u32>(state + S_FRESH);
-  if (fresh > entries || hotSlots + coldTarget != capacity && twoPhase) return 1;
+  if (fresh > capacity || capacity > maxCapacity || hotSlots + coldTarget != capacity && twoPhase) return 1;
+  if (migrated > oldMask || (oldBucketsAt == 0 && migrated != 0)) return 1;
+  for (let k: u32 = 1; firstEntries << (k - 1) < capacity; k++) {
+    if (k >= KV_MAX_SEGMENTS || load<u32>(poolAddr(at + H_SEGMENTS + k * 4)) == 0) return 1;
+  }
   let chained: u32 = 0;
-  for (let b: u32 = 0; b <= bucketMask; b++) {
-    const bucket = bucketsAt + b * BUCKET_SIZE;
+  for (let n: u32 = 0; n < liveBuckets(); n++) {
+    const bucket = liveBucket(n);
     let e = load<u32>(poolAddr(bucket + 4));
     while (e != 0) {
       if (e > fresh) return 2;

@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEVICE_PERSONALITIES } from '../host/api/index.js';
 import { crashtest } from '../host/runtime/crashtest/explorer.js';
-import { WORKLOADS } from '../host/runtime/crashtest/workloads.js';
+import { CACHE_WORKLOADS, WORKLOADS } from '../host/runtime/crashtest/workloads.js';
 
 const STATES = 560; // x 18 combinations = 10,080 crash states
-const TX_WORKLOADS = WORKLOADS.filter((workload) => workload !== 'kv');
+const TX_WORKLOADS = WORKLOADS.filter((workload) => !CACHE_WORKLOADS.includes(workload));
 const SEED = Number(process.env.CRASHTEST_SEED ?? 20261121);
 
 describe('crash-state explorer', () => {
@@ -34,12 +34,15 @@ describe('crash-state explorer', () => {
     });
   }
 
-  // The persistent cache runs redo transactions: evictions, ghost promotions and hot sweeps in every few steps.
-  it.each(DEVICE_PERSONALITIES)('kv on %s recovers every crash state to the reference cache', async (device) => {
-    const report = await crashtest({ workload: 'kv', device, log: 'redo', states: 1000, seed: SEED });
-    total += report.states;
-    expect(report.firstViolation, `seed ${SEED}`).toBeNull();
-  });
+  // The persistent cache runs redo transactions. kv: evictions, ghost promotions and hot sweeps in every few steps;
+  // grow: a cache doubling its records and buckets, with most crashes in the middle of a bucket move.
+  for (const workload of CACHE_WORKLOADS) {
+    it.each(DEVICE_PERSONALITIES)(`${workload} on %s recovers every crash state to the reference cache`, async (device) => {
+      const report = await crashtest({ workload, device, log: 'redo', states: 1000, seed: SEED });
+      total += report.states;
+      expect(report.firstViolation, `seed ${SEED}`).toBeNull();
+    });
+  }
 
   it('examined at least 10,000 crash states', () => {
     expect(total).toBeGreaterThanOrEqual(10_000);

@@ -62,6 +62,13 @@ describe('persistent cache', () => {
       ['EINVAL', () => pool.kv('other')],
       ['EINVAL', () => pool.kv('other', { capacity: 1 })],
       ['EINVAL', () => pool.kv('other', { capacity: 10, evict: 'lru' as 'none' })],
+      ['EINVAL', () => pool.kv('other', { capacity: 10, maxCapacity: 20 })], // an evicting cache does not grow
+      ['EINVAL', () => pool.kv('other', { capacity: 10, maxCapacity: 5, evict: 'none' })],
+      ['EINVAL', () => pool.kv('other', { capacity: 2, maxCapacity: 2 ** 17, evict: 'none' })], // 16 doublings
+      ['EINVAL', () => pool.kv('other', { capacity: 10, maxCapacity: 20.5, evict: 'none' })],
+      ['EINVAL', () => pool.kv('other', { capacity: 10, evict: 'none', rehash: 'lazy' as 'incremental' })],
+      ['EINVAL', () => pool.kv('c', { maxCapacity: 40 })],
+      ['EINVAL', () => pool.kv('c', { rehash: 'stop-the-world' })],
       ['EINVAL', () => kv.getMany([1, -2])],
       ['EINVAL', () => kv.setMany([1], new Uint8Array(4), 8)],
     ];
@@ -96,6 +103,53 @@ describe('persistent cache', () => {
     expect(big.stats().cold).toBeGreaterThan(0);
     await pool.close();
     await small.close();
+  });
+
+  it('a growing cache doubles its records and buckets up to maxCapacity, and finds every key while its buckets move', async () => {
+    for (const rehash of ['incremental', 'stop-the-world'] as const) {
+      const pool = await memoryPool();
+      const kv = pool.kv('growing', { capacity: 3, maxCapacity: 3000, evict: 'none', rehash });
+      const capacities = new Set<number>();
+      let midMove = 0;
+      for (let i = 0; i < 3000; i++) {
+        if (i % 2 === 0) kv.set(i, `v${i}`);
+        else kv.setMany([i], new TextEncoder().encode(`v${i}`.padEnd(8)), 8);
+        const { capacity, bucketsToMove } = kv.stats();
+        capacities.add(capacity);
+        if (bucketsToMove > 0) midMove++;
+        // Every key so far, sampled: the newest, and one from each earlier capacity.
+        for (const key of [i, i >> 1, i >> 3, i >> 6]) expect(kv.getString(key)?.trim(), `${rehash}: key ${key} after ${i}`).toBe(`v${key}`);
+        if (i % 97 === 0) kv.check();
+      }
+      expect([...capacities], rehash).toEqual([3, 6, 12, 24, 48, 96, 192, 384, 768, 1536, 3000]);
+      // Incremental moves span many sets; stop-the-world ones end inside the set that grew the table.
+      if (rehash === 'incremental') expect(midMove).toBeGreaterThan(100);
+      else expect(midMove).toBe(0);
+      expect(kv.stats()).toMatchObject({ initialCapacity: 3, maxCapacity: 3000, buckets: 4096, cold: 3000 });
+      expect(codeOf(() => kv.set(3000, 'over'))).toBe('EFULL');
+      for (let i = 0; i < 3000; i += 2) expect(kv.delete(i)).toBe(true);
+      kv.set('a string key', 'fits again');
+      expect(kv.getString('a string key')).toBe('fits again');
+      kv.check();
+      expect(kv.entries().length).toBe(1501);
+      await pool.close();
+    }
+  });
+
+  it('a growing cache without heap room for the next doubling fails the set with ENOSPC and stays valid', async () => {
+    const pool = await memoryPool(2 * MiB);
+    const kv = pool.kv('growing', { capacity: 1024, maxCapacity: 1 << 20, evict: 'none' });
+    let failure: string | undefined;
+    let stored = 0;
+    for (let i = 0; !failure; i++) {
+      failure = codeOf(() => kv.set(i, new Uint8Array(200)));
+      if (!failure) stored++;
+    }
+    expect(failure).toBe('ENOSPC');
+    kv.check();
+    expect(kv.stats().cold).toBe(stored);
+    expect(kv.get(stored - 1)).toEqual(new Uint8Array(200));
+    await pool.close();
   });
 
   it('batch forms agree with single calls', async () => {
@@ -249,14 +303,15 @@ describe('persistent cache', () => {
     const kv = pool.kv('damaged', { capacity: 50 });
     for (let i = 0; i < 60; i++) kv.set(i, 'x');
     kv.check();
-    // Bucket 0's chain head (after the 192-byte header and bucket 0's lock word) pointed at every record in turn:
-    // most records belong to other buckets, so the chain invariant must break for some.
+    // Bucket 0's chain head (after its lock word, in the bucket table whose pool offset the header holds at byte
+    // 108) pointed at every record in turn: most records belong to other buckets, so the chain invariant must break for some.
+    const head = new DataView(pool.read(kv.offset + 108, 4).buffer).getUint32(0, true) + 4;
     let detected = 0;
     for (let record = 1; record <= 60; record++) {
-      const saved = pool.read(kv.offset + 196, 4);
-      pool.write(kv.offset + 196, new Uint8Array(new Uint32Array([record]).buffer));
+      const saved = pool.read(head, 4);
+      pool.write(head, new Uint8Array(new Uint32Array([record]).buffer));
       if (codeOf(() => kv.check()) === 'ECORRUPT') detected++;
-      pool.write(kv.offset + 196, saved);
+      pool.write(head, saved);
     }
     expect(detected).toBeGreaterThan(50);
     kv.check();

@@ -90,17 +90,20 @@ describe('workers on one pool', () => {
     }
   }, 120_000);
 
-  it('runs 1,000,000 cache operations from 4 workers, four times: exact contents and counts, no torn or stale read', async () => {
+  it('runs 1,000,000 cache operations from 4 workers, five times: exact contents and counts, no torn or stale read', async () => {
     const seed = Number(process.env.SEED ?? 20261121);
     const workers = 4;
     const operations = 250_000;
-    // Few keys make sets and lookups of other threads meet on the same records and blocks; many make long chains.
-    for (const [keysPerWorker, evict] of [[8, 'none'], [8, 'two-phase'], [2000, 'none'], [2000, 'two-phase']] as const) {
-      const context = `seed ${seed}, ${keysPerWorker} keys per worker, evict ${evict}`;
+    // Few keys make sets and lookups of other threads meet on the same records and blocks; many make long chains;
+    // a cache growing from 16 entries moves its buckets while the other workers look keys up.
+    const configs = [[8, 'none', false], [8, 'two-phase', false], [2000, 'none', false], [2000, 'two-phase', false], [2000, 'none', true]] as const;
+    for (const [keysPerWorker, evict, grows] of configs) {
+      const context = `seed ${seed}, ${keysPerWorker} keys per worker, evict ${evict}${grows ? ', growing' : ''}`;
       const pool = await Pool.open({ store: new MemoryStore(), size: 32 * MiB, create: true, device: 'eadr', backgroundFlushMs: 0 });
       // Without eviction every key fits; with it, the cache holds a quarter of them.
-      const capacity = evict === 'none' ? workers * keysPerWorker : (workers * keysPerWorker) / 4;
-      const kv = pool.kv('shared', { capacity, evict });
+      const all = workers * keysPerWorker;
+      const kv = pool.kv('shared', grows ? { capacity: 16, maxCapacity: all, evict } : { capacity: evict === 'none' ? all : all / 4, evict });
+      const { capacity } = kv.stats();
       const handle = pool.workerHandle();
       const runs = Array.from({ length: workers }, (_, index) =>
         startKvWorker({ handle, index, workers, operations, keysPerWorker, seed, evicting: evict !== 'none' }),
@@ -118,6 +121,7 @@ describe('workers on one pool', () => {
       if (evict === 'none') {
         const expected = new Map(results.flatMap((r) => r.model));
         expect(stored, context).toEqual(expected);
+        if (grows) expect(kv.stats().capacity, context).toBeGreaterThanOrEqual(expected.size);
       } else {
         // Every entry left is its key's newest version.
         const newest = new Map(results.flatMap((r) => r.model));
@@ -126,7 +130,7 @@ describe('workers on one pool', () => {
       }
       await pool.close();
     }
-  }, 120_000);
+  }, 180_000);
 
   it('records small cache histories from 3 workers that are linearizable', async () => {
     const seed = Number(process.env.SEED ?? 20261121);

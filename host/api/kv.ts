@@ -7,6 +7,7 @@ import {
   type CacheCounters, type CacheEntry, type CacheInfo, type CacheReader, cacheEntries, cacheGhosts, cacheInfo,
 } from '../runtime/cache-inspection.js';
 import type { TransactionHost } from '../runtime/transaction-host.js';
+import type { KvEvict } from './kv-options.js';
 
 /** The thread a cache handle runs on: the pool's owner, or a worker attached to it. */
 export interface KvHost extends TransactionHost {
@@ -18,15 +19,8 @@ export interface KvHost extends TransactionHost {
 export type KvKey = number | string | Uint8Array;
 export type KvValue = Uint8Array | string;
 
-export interface KvOptions {
-  /** Most entries the cache holds at once; required to create it. */
-  capacity?: number;
-  /** 'two-phase' (the default) evicts by the cold/ghost/hot policy; 'none' never evicts and a set into a full cache fails. */
-  evict?: 'two-phase' | 'none';
-}
-
 /** A cache's size and queues now, and its handle's counters since it opened. */
-export type KvStats = Omit<CacheInfo, 'evict' | 'counters'> & CacheCounters;
+export type KvStats = Omit<CacheInfo, 'evict' | 'rehash' | 'counters'> & CacheCounters;
 
 /** Result of `getMany`: value i is `values[i * stride, i * stride + min(lengths[i], stride))`, or a miss when `lengths[i]` is -1. */
 export interface KvBatch {
@@ -44,6 +38,13 @@ const KEY_AT = 0;
 const VALUE_AT = 1024;
 /** Sets staged for one transaction of `setMany` (SETS_PER_TRANSACTION in assembly/kv.ts). */
 const SET_STAGE = 4;
+/**
+ * Buckets one transaction of a stop-the-world rehash moves. A transaction's
+ * reads of lines it wrote walk its journal, so fuller ones cost more: moving
+ * 1 M buckets took 3.4 s filling the journal, 0.69 s at 512 a transaction,
+ * 0.28 to 0.32 s at 16 to 128.
+ */
+const BUCKETS_PER_MOVE = 64;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -70,6 +71,8 @@ function keyError(key: unknown): PmemError {
 export class Kv {
   private readonly scratch: Uint8Array;
   private readonly scratchAt: number;
+  /** Whether a growing cache moves all its buckets at once ('stop-the-world' rehash). */
+  private readonly stopTheWorld: boolean;
 
   constructor(
     private readonly runtime: KvHost,
@@ -81,6 +84,7 @@ export class Kv {
   ) {
     this.scratch = runtime.scratch;
     this.scratchAt = runtime.scratch.byteOffset;
+    this.stopTheWorld = this.info().rehash === 'stop-the-world';
   }
 
   /** The value of `key` (a copy), or undefined on a miss. A hit on a hot entry stores nothing. */
@@ -108,6 +112,18 @@ export class Kv {
         ? this.runtime.core.kv_set_num(this.offset, this.statsAt, this.numberKey(key), this.scratchAt + VALUE_AT, length)
         : this.runtime.core.kv_set_bytes(this.offset, this.statsAt, this.scratchAt, this.stageKey(key), this.scratchAt + VALUE_AT, length),
     );
+    if (this.stopTheWorld) this.moveAllBuckets();
+  }
+
+  /**
+   * A stop-the-world rehash: after a set doubled the buckets, every bucket moves
+   * now, in as many transactions as the journal needs, before the set returns.
+   */
+  private moveAllBuckets(): void {
+    const { core } = this.runtime;
+    if (core.kv_buckets_left(this.offset) === 0) return;
+    while (this.transaction(0, false, () => Number(core.kv_migrate(this.offset, this.statsAt, BUCKETS_PER_MOVE))) > 0);
+    this.runtime.flushCommits();
   }
 
   /** Removes `key`; returns whether it held a value. */
@@ -171,6 +187,7 @@ export class Kv {
         done += this.transaction(stride, false, () =>
           this.runtime.core.kv_set_many_num(this.offset, this.statsAt, keyView.byteOffset, m, lengthView.byteOffset, this.scratchAt + valuesAt, stride),
         );
+        if (this.stopTheWorld) this.moveAllBuckets();
       }
     } finally {
       this.runtime.flushCommits(); // the batch's commits reach a durable pool's log in one write and one fdatasync
@@ -178,16 +195,17 @@ export class Kv {
   }
 
   /** The eviction policy the cache was created with. */
-  get evict(): 'two-phase' | 'none' {
+  get evict(): KvEvict {
     return this.info().evict;
   }
 
   stats(): KvStats {
-    const { capacity, cold, hot, ghost, counters } = this.info();
-    return { capacity, cold, hot, ghost, ...counters };
+    const { evict: _evict, rehash: _rehash, counters, ...geometry } = this.info();
+    return { ...geometry, ...counters };
   }
 
-  private info() {
+  /** The cache's geometry, policy, queues and this handle's counters. */
+  info(): CacheInfo {
     this.runtime.assertRunning();
     return cacheInfo(this.reader(), this.offset, this.statsAt);
   }

@@ -3,7 +3,8 @@
 import type { DeviceCounters, NvdimmDevice } from '../device/nvdimm-device.js';
 import { type DevicePersonality, parsePersonality } from '../device/personality.js';
 import { InvalidArgumentError, NoSpaceError, PoolNotFoundError } from '../errors.js';
-import { Kv, type KvOptions, findCache } from './kv.js';
+import { Kv, findCache } from './kv.js';
+import { type KvOptions, type ParsedKvOptions, checkMatches, creationFlags, parseKvOptions } from './kv-options.js';
 import { type Transaction, type TxOptions, parseLog, runTransaction } from './transaction.js';
 import { AttachedPool } from './attached-pool.js';
 import type { PoolHandle } from '../runtime/attached-runtime.js';
@@ -63,7 +64,6 @@ export function storeFor(options: { path?: string; store?: BackingStore }): Back
   return new NodeFileStore(options.path);
 }
 
-const MAX_CACHE_CAPACITY = 1 << 24;
 
 export class Pool {
   /** The BIOS/platform model: AC power loss, power restore, background flushing. */
@@ -147,35 +147,30 @@ export class Pool {
    */
   kv(name: string, options: KvOptions = {}): Kv {
     this.runtime.assertRunning();
-    const evict = options.evict ?? 'two-phase';
-    if (evict !== 'two-phase' && evict !== 'none') throw new InvalidArgumentError(`evict must be 'two-phase' or 'none'; got ${String(evict)}`);
-    const { capacity } = options;
-    if (capacity !== undefined && (!Number.isInteger(capacity) || capacity < 2 || capacity > MAX_CACHE_CAPACITY)) {
-      throw new InvalidArgumentError(`capacity must be an integer in 2..${MAX_CACHE_CAPACITY}`, { capacity });
-    }
-    const open = this.caches.get(name);
-    if (open) return this.matching(open, capacity, evict);
     const { core } = this.runtime;
+    const parsed = parseKvOptions(options, core);
+    const open = this.caches.get(name);
+    if (open) return this.matching(open, parsed);
     const found = findCache(this.runtime, name, this.caches.size);
     let { offset } = found;
     if (offset === 0) {
-      if (capacity === undefined) throw new InvalidArgumentError(`there is no cache ${name}: give a capacity to create it`);
-      offset = this.createCache(found.nameBytes, capacity, evict === 'two-phase' ? this.runtime.core.KV_EVICT_TWO_PHASE.value : 0);
+      if (parsed.capacity === undefined) throw new InvalidArgumentError(`there is no cache ${name}: give a capacity to create it`);
+      offset = this.createCache(found.nameBytes, parsed.capacity, parsed.maxCapacity ?? parsed.capacity, creationFlags(parsed, core));
     }
     const statsAt = core.KV_STATS_ADDRESS.value + this.caches.size * core.KV_STATS_BYTES.value;
-    const kv = new Kv(this.runtime, offset, statsAt, name);
     core.kv_open(offset, statsAt);
-    this.caches.set(name, this.matching(kv, capacity, evict));
+    const kv = new Kv(this.runtime, offset, statsAt, name);
+    this.caches.set(name, this.matching(kv, parsed));
     return kv;
   }
 
-  private createCache(nameBytes: Uint8Array, capacity: number, flags: number): number {
+  private createCache(nameBytes: Uint8Array, capacity: number, maxCapacity: number, flags: number): number {
     const { runtime } = this;
     runtime.assertNoTransaction();
     runtime.prepareRawStore();
     runtime.beginTransaction('redo');
     runtime.scratch.set(nameBytes);
-    const offset = Number(runtime.core.kv_create(capacity, flags, nameBytes.length));
+    const offset = Number(runtime.core.kv_create(capacity, maxCapacity, flags, nameBytes.length));
     if (offset < 0) {
       runtime.abortTransaction();
       throw new NoSpaceError(runtime.core.kv_block_size(capacity, flags));
@@ -186,12 +181,9 @@ export class Pool {
     return offset;
   }
 
-  /** `kv` if it has the capacity and policy asked for (when asked). */
-  private matching(kv: Kv, capacity: number | undefined, evict: 'two-phase' | 'none'): Kv {
-    const stats = kv.stats();
-    if ((capacity !== undefined && stats.capacity !== capacity) || kv.evict !== evict) {
-      throw new InvalidArgumentError(`cache ${kv.name} exists with capacity ${stats.capacity} and evict '${kv.evict}'`);
-    }
+  /** `kv` if it has the geometry and policy asked for (where asked). */
+  private matching(kv: Kv, options: ParsedKvOptions): Kv {
+    checkMatches(kv.name, kv.info(), options);
     return kv;
   }
 

@@ -77,8 +77,17 @@ export interface CacheCounters {
 
 /** What `kv_info` reports of a cache: its geometry, queue sizes and one handle's counters. */
 export interface CacheInfo {
+  /** Most entries now (a growing cache doubles it when full). */
   capacity: number;
+  /** The capacity it was created with. */
+  initialCapacity: number;
+  /** Most entries it may grow to (its capacity, unless it grows). */
+  maxCapacity: number;
   evict: 'two-phase' | 'none';
+  rehash: 'incremental' | 'stop-the-world';
+  buckets: number;
+  /** Buckets of the table before the last doubling still to move to the new one (0 unless growing). */
+  bucketsToMove: number;
   /** Entries in each queue now (ghost entries hold keys only). */
   cold: number;
   hot: number;
@@ -89,11 +98,17 @@ export interface CacheInfo {
 /** The cache at pool offset `at`, with the counters of the handle whose counters are at linear address `statsAt`. */
 export function cacheInfo({ core, buffer, scratchAt }: CacheReader, at: number, statsAt: number): CacheInfo {
   core.kv_info(at, statsAt);
-  const words = new BigUint64Array(buffer, scratchAt, 16);
+  const words = new BigUint64Array(buffer, scratchAt, 20);
   const n = (i: number) => Number(words[i]);
+  const flags = n(15);
   return {
     capacity: n(0),
-    evict: (words[15] & 1n) === 1n ? 'two-phase' : 'none',
+    initialCapacity: n(16),
+    maxCapacity: n(17),
+    evict: (flags & core.KV_EVICT_TWO_PHASE.value) !== 0 ? 'two-phase' : 'none',
+    rehash: (flags & core.KV_REHASH_BLOCKING.value) !== 0 ? 'stop-the-world' : 'incremental',
+    buckets: n(18),
+    bucketsToMove: n(19),
     cold: n(4),
     hot: n(5),
     ghost: n(6),
@@ -117,8 +132,8 @@ export function cacheSummaries(reader: CacheReader): CacheSummary[] {
     const nameLength = core.kv_name(at);
     const name = new TextDecoder().decode(new Uint8Array(buffer, scratchAt, nameLength).slice());
     // Geometry and queues only: the counters are those of whichever handle holds the first stats block.
-    const { capacity, evict, cold, hot, ghost } = cacheInfo(reader, at, core.KV_STATS_ADDRESS.value);
-    summaries.push({ name, offset: at, capacity, evict, cold, hot, ghost });
+    const { counters: _, ...geometry } = cacheInfo(reader, at, core.KV_STATS_ADDRESS.value);
+    summaries.push({ name, offset: at, ...geometry });
   }
   return summaries;
 }

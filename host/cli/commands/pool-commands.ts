@@ -62,7 +62,9 @@ export async function info(args: CommandArgs): Promise<CommandResult> {
         `  newest image: generation ${summary.generation}, ${summary.cleanShutdown ? 'clean shutdown' : 'not shut down cleanly (recovery runs at open)'}`,
         ...summary.slots.map((s) => `  slot ${s.slot}: ${s.state}, generation ${s.generation}${s.problem ? ` (${s.problem})` : ''}`),
         ...summary.caches.map(
-          (c) => `  cache ${JSON.stringify(c.name)}: capacity ${c.capacity} (${c.evict}), ${c.cold} cold, ${c.hot} hot, ${c.ghost} ghost keys`,
+          (c) =>
+            `  cache ${JSON.stringify(c.name)}: capacity ${c.capacity}${c.maxCapacity > c.capacity ? ` (grows to ${c.maxCapacity})` : ''} (${c.evict}), `
+            + `${c.cold} cold, ${c.hot} hot, ${c.ghost} ghost keys${c.bucketsToMove > 0 ? `, ${c.bucketsToMove} buckets to move` : ''}`,
         ),
       ],
     };

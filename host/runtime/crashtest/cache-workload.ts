@@ -1,46 +1,59 @@
-// The explorer's `kv` workload: gets, sets and deletes on a small persistent
-// cache, so that every few steps entries leave cold for the ghost, ghosts are
-// promoted and the hot ring is swept. The model is a second cache in a pool
-// that never crashes, fed the same operations: after any crash, the recovered
-// cache must hold exactly the reference's entries (keys, queues and values)
-// and ghost fingerprints at the recovered commit, pass its invariant check, and
-// leak no value block.
+// The explorer's cache workloads. The model is a second cache in a pool that
+// never crashes, fed the same operations: after any crash, the recovered cache
+// must hold exactly the reference's entries (keys, queues and values), ghost
+// fingerprints and geometry at the recovered commit, pass its invariant check,
+// and own exactly the heap blocks the reference's pool holds.
+//
+// - kv: gets, sets and deletes on a small evicting cache, so that every few
+//   steps entries leave cold for the ghost, ghosts are promoted and the hot
+//   ring is swept.
+// - grow: a cache that does not evict and grows from 2 entries: mostly new
+//   keys, so it keeps doubling its records and buckets, and most steps run in
+//   the middle of a bucket move.
 import type { Kv } from '../../api/kv.js';
+import type { KvOptions } from '../../api/kv-options.js';
 import { Pool } from '../../api/pool.js';
 import type { TxLog } from '../../api/transaction.js';
 import { seededBytes } from '../../device/prng.js';
 import { MemoryStore } from '../../store/memory-store.js';
-import { type CacheEntry, cacheEntries, cacheGhosts, ownerReader } from '../cache-inspection.js';
+import { type CacheEntry, type CacheInfo, cacheEntries, cacheGhosts, cacheInfo, ownerReader } from '../cache-inspection.js';
 import type { RecoveredImage } from '../pool-runtime.js';
 import type { ExplorerWorkload } from './workloads.js';
 
-const CAPACITY = 12;
-const KEYS = 40;
-const HOT_KEYS = 6;
 const NAME = 'crashtest';
+const KV_OPTIONS: KvOptions = { capacity: 12 };
+const KV_KEYS = 40;
+const KV_HOT_KEYS = 6;
+const GROW_OPTIONS: KvOptions = { capacity: 2, maxCapacity: 1 << 16, evict: 'none' };
 
 const hex = (bytes: Uint8Array | undefined) => (bytes ? Buffer.from(bytes).toString('hex') : '');
 
-/** The state a cache's entries and ghost describe, with the heap blocks it must own (its block and one per value). */
-function describe(entries: CacheEntry[], ghosts: Array<[number, number]>, heapBlocks: number): string {
+/** The state a cache's entries, ghost and geometry describe, with the heap blocks its pool holds. */
+function describe(entries: CacheEntry[], ghosts: Array<[number, number]>, info: CacheInfo, heapBlocks: number): string {
   const sorted = entries.map((e) => [String(e.key), e.queue, hex(e.value)]).sort((a, b) => a[0].localeCompare(b[0]));
-  return JSON.stringify({ entries: sorted, ghosts, heapBlocks });
+  const { capacity, buckets, bucketsToMove } = info;
+  return JSON.stringify({ entries: sorted, ghosts, capacity, buckets, bucketsToMove, heapBlocks });
 }
 
 export class CacheWorkload implements ExplorerWorkload {
   private kv: Kv | undefined;
   private reference: Kv | undefined;
+  private referencePool: Pool | undefined;
   private nextSeed = 1;
+  /** grow: the next new key, and the keys set so far that a delete may pick. */
+  private nextKey = 0;
+
+  constructor(private readonly grows: boolean) {}
 
   async setup(pool: Pool, _log: TxLog): Promise<void> {
-    this.kv = pool.kv(NAME, { capacity: CAPACITY });
-    const referencePool = await Pool.open({ store: new MemoryStore(), size: 2 << 20, create: true, device: 'eadr', backgroundFlushMs: 0 });
-    this.reference = referencePool.kv(NAME, { capacity: CAPACITY });
+    const options = this.grows ? GROW_OPTIONS : KV_OPTIONS;
+    this.kv = pool.kv(NAME, options);
+    this.referencePool = await Pool.open({ store: new MemoryStore(), size: 2 << 20, create: true, device: 'eadr', backgroundFlushMs: 0 });
+    this.reference = this.referencePool.kv(NAME, options);
   }
 
   step(_pool: Pool, _log: TxLog, random: () => number, _pause: () => void): () => void {
-    // A few keys are hot, the rest come and go.
-    const key = random() < 0.5 ? Math.floor(random() * HOT_KEYS) : Math.floor(random() * KEYS);
+    const key = this.grows ? this.growKey(random) : this.kvKey(random);
     const op = random();
     let apply: (kv: Kv) => void;
     if (op < 0.25) {
@@ -56,16 +69,28 @@ export class CacheWorkload implements ExplorerWorkload {
     return () => apply(this.reference!);
   }
 
+  /** A few keys are hot, the rest come and go. */
+  private kvKey(random: () => number): number {
+    return random() < 0.5 ? Math.floor(random() * KV_HOT_KEYS) : Math.floor(random() * KV_KEYS);
+  }
+
+  /** Mostly a new key, so that the cache keeps filling; else one seen before. */
+  private growKey(random: () => number): number {
+    return random() < 0.7 || this.nextKey === 0 ? this.nextKey++ : Math.floor(random() * this.nextKey);
+  }
+
   expected(): string {
     const entries = this.reference!.entries();
-    return describe(entries, this.reference!.ghosts(), 1 + entries.length);
+    return describe(entries, this.reference!.ghosts(), this.reference!.info(), this.referencePool!.info().heap.blocks);
   }
 
   observe(recovered: RecoveredImage): string {
     const offset = this.kv!.offset;
     const failed = recovered.core.kv_check(offset);
     if (failed !== 0) throw new Error(`the cache fails invariant ${failed}`);
-    const entries = [...cacheEntries(ownerReader(recovered.core, recovered.pool.buffer), offset)];
-    return describe(entries, cacheGhosts(recovered.core, offset), recovered.heap!.blocks);
+    const reader = ownerReader(recovered.core, recovered.pool.buffer);
+    const entries = [...cacheEntries(reader, offset)];
+    const info = cacheInfo(reader, offset, recovered.core.KV_STATS_ADDRESS.value);
+    return describe(entries, cacheGhosts(recovered.core, offset), info, recovered.heap!.blocks);
   }
 }

@@ -12,7 +12,7 @@ import { seededRandom } from '../../device/prng.js';
 import { InvalidArgumentError, NoSpaceError } from '../../errors.js';
 import { MemoryStore } from '../../store/memory-store.js';
 import { PoolRuntime } from '../pool-runtime.js';
-import { type WorkloadName, createWorkload } from './workloads.js';
+import { CACHE_WORKLOADS, type WorkloadName, createWorkload } from './workloads.js';
 
 export interface CrashtestOptions {
   workload: WorkloadName;
@@ -58,7 +58,9 @@ const POOL_SIZE = 2 << 20;
 
 export async function crashtest(options: CrashtestOptions): Promise<CrashtestReport> {
   const { device, log, seed } = options;
-  if (options.workload === 'kv' && log !== 'redo') throw new InvalidArgumentError('the kv workload runs redo transactions: use --log redo');
+  if (CACHE_WORKLOADS.includes(options.workload) && log !== 'redo') {
+    throw new InvalidArgumentError(`the ${options.workload} workload runs redo transactions: use --log redo`);
+  }
   const pool = await Pool.open({ store: new MemoryStore(), size: POOL_SIZE, create: true, device, backgroundFlushMs: 0 });
   const workload = createWorkload(options.workload);
   const logFor = (step: number): TxLog => (log === 'both' ? (step % 2 === 0 ? 'redo' : 'undo') : log);

@@ -6,13 +6,16 @@
 // - alloc: allocates stamped blocks and frees them, recording live blocks in a table.
 // - mixed: both in the same transactions.
 // - kv: sets, gets and deletes on a small persistent cache (cache-workload.ts).
+// - grow: the same on a cache that grows, doubling its records and buckets (cache-workload.ts).
 import type { Pool } from '../../api/pool.js';
 import type { Transaction, TxLog } from '../../api/transaction.js';
 import { seededBytes } from '../../device/prng.js';
 import type { RecoveredImage } from '../pool-runtime.js';
 import { CacheWorkload } from './cache-workload.js';
 
-export const WORKLOADS = ['bank', 'alloc', 'mixed', 'kv'] as const;
+export const WORKLOADS = ['bank', 'alloc', 'mixed', 'kv', 'grow'] as const;
+/** The workloads on a persistent cache, which runs redo transactions only. */
+export const CACHE_WORKLOADS: readonly WorkloadName[] = ['kv', 'grow'];
 export type WorkloadName = (typeof WORKLOADS)[number];
 
 /** What the explorer runs: committed steps, each with the state it must leave. */
@@ -30,7 +33,7 @@ export interface ExplorerWorkload {
 }
 
 export function createWorkload(name: WorkloadName): ExplorerWorkload {
-  return name === 'kv' ? new CacheWorkload() : new Workload(name);
+  return name === 'kv' || name === 'grow' ? new CacheWorkload(name === 'grow') : new Workload(name);
 }
 
 const ACCOUNTS = 16;
@@ -61,7 +64,7 @@ export class Workload implements ExplorerWorkload {
   private bankBlock = 0;
   private table = 0;
 
-  constructor(readonly name: Exclude<WorkloadName, 'kv'>) {
+  constructor(readonly name: Exclude<WorkloadName, 'kv' | 'grow'>) {
     this.bank = name !== 'alloc';
     this.alloc = name !== 'bank';
   }

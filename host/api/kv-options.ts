@@ -1,0 +1,84 @@
+// The options of `pool.kv(name, options)`: checked once, turned into the core's
+// creation flags, and compared with an existing cache's geometry on reopening.
+import { InvalidArgumentError } from '../errors.js';
+import type { Core } from '../core/core.js';
+import type { CacheInfo } from '../runtime/cache-inspection.js';
+
+export type KvEvict = 'two-phase' | 'none';
+export type KvRehash = 'incremental' | 'stop-the-world';
+
+export interface KvOptions {
+  /** Most entries the cache holds at once (at first, for a growing cache); required to create it. */
+  capacity?: number;
+  /** 'two-phase' (the default) evicts by the cold/ghost/hot policy; 'none' never evicts and a set into a full cache fails. */
+  evict?: 'two-phase' | 'none';
+  /**
+   * A cache that does not evict grows up to this many entries: when it is full, a set
+   * doubles its capacity and its buckets. Default: `capacity` (no growth).
+   */
+  maxCapacity?: number;
+  /**
+   * How a growing cache moves its buckets into the doubled table: 'incremental' (the
+   * default) a few inside each set, while lookups read both tables; 'stop-the-world'
+   * all of them right after the set that grew it (the baseline `bench/concurrency` measures).
+   */
+  rehash?: KvRehash;
+}
+
+/** The options as given (an option not given matches any existing cache). */
+export interface ParsedKvOptions {
+  capacity: number | undefined;
+  maxCapacity: number | undefined;
+  evict: KvEvict | undefined;
+  rehash: KvRehash | undefined;
+}
+
+export const MAX_CACHE_CAPACITY = 1 << 24;
+
+function checkCapacity(name: string, value: number | undefined, min: number): void {
+  if (value !== undefined && (!Number.isInteger(value) || value < min || value > MAX_CACHE_CAPACITY)) {
+    throw new InvalidArgumentError(`${name} must be an integer in ${min}..${MAX_CACHE_CAPACITY}`, { [name]: value });
+  }
+}
+
+export function parseKvOptions(options: KvOptions, core: Core): ParsedKvOptions {
+  const { evict, rehash } = options;
+  if (evict !== undefined && evict !== 'two-phase' && evict !== 'none') {
+    throw new InvalidArgumentError(`evict must be 'two-phase' or 'none'; got ${String(evict)}`);
+  }
+  if (rehash !== undefined && rehash !== 'incremental' && rehash !== 'stop-the-world') {
+    throw new InvalidArgumentError(`rehash must be 'incremental' or 'stop-the-world'; got ${String(rehash)}`);
+  }
+  const { capacity, maxCapacity } = options;
+  checkCapacity('capacity', capacity, 2);
+  checkCapacity('maxCapacity', maxCapacity, 2);
+  if (maxCapacity !== undefined && capacity !== undefined && maxCapacity > capacity) {
+    if (evict !== 'none') throw new InvalidArgumentError("only a cache that does not evict grows: give evict: 'none' with maxCapacity");
+    // Each doubling adds one segment of entry records.
+    const doublings = Math.ceil(Math.log2(maxCapacity / capacity));
+    const most = core.KV_MAX_SEGMENTS.value - 1;
+    if (doublings > most) throw new InvalidArgumentError(`a cache grows at most ${most} times: maxCapacity is at most capacity * ${2 ** most}`, { maxCapacity });
+  } else if (maxCapacity !== undefined && capacity !== undefined && maxCapacity < capacity) {
+    throw new InvalidArgumentError('maxCapacity must not be below capacity', { capacity, maxCapacity });
+  }
+  return { capacity, maxCapacity, evict, rehash };
+}
+
+/** The core's creation flags for `options` (by default two-phase eviction and incremental rehashing). */
+export function creationFlags(options: ParsedKvOptions, core: Core): number {
+  return ((options.evict ?? 'two-phase') === 'two-phase' ? core.KV_EVICT_TWO_PHASE.value : 0)
+    | (options.rehash === 'stop-the-world' ? core.KV_REHASH_BLOCKING.value : 0);
+}
+
+/** Throws unless an existing cache `name`, described by `info`, is what `options` ask for (where they ask). */
+export function checkMatches(name: string, info: CacheInfo, options: ParsedKvOptions): void {
+  const { capacity, maxCapacity, evict, rehash } = options;
+  const differs = (capacity !== undefined && info.initialCapacity !== capacity)
+    || (maxCapacity !== undefined && info.maxCapacity !== maxCapacity)
+    || (evict !== undefined && info.evict !== evict) || (rehash !== undefined && info.rehash !== rehash);
+  if (differs) {
+    throw new InvalidArgumentError(
+      `cache ${name} exists with capacity ${info.initialCapacity}, maxCapacity ${info.maxCapacity}, evict '${info.evict}' and rehash '${info.rehash}'`,
+    );
+  }
+}
