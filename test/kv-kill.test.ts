@@ -18,6 +18,7 @@ import { tempDir } from './helpers.js';
 
 const KILLS = 30;
 const SEED = Number(process.env.KILL_SEED ?? 777);
+const STALL_MS = 30_000;
 const child = join(import.meta.dirname, 'fixtures', 'kv-child.mjs');
 
 function runUntilKilled(path: string, cache: string, first: number, acksBeforeKill: number) {
@@ -25,6 +26,12 @@ function runUntilKilled(path: string, cache: string, first: number, acksBeforeKi
   let lastOp = first - 1;
   let lastCommit = 0n;
   let acks = 0;
+  // A child that stops acknowledging is killed too, so that it cannot outlive the test; the test then fails.
+  let stalled = false;
+  const guard = setTimeout(() => {
+    stalled = true;
+    proc.kill('SIGKILL');
+  }, STALL_MS);
   createInterface({ input: proc.stdout }).on('line', (line) => {
     const [word, op, commitId] = line.split(' ');
     if (word !== 'ack') return;
@@ -32,8 +39,11 @@ function runUntilKilled(path: string, cache: string, first: number, acksBeforeKi
     lastCommit = BigInt(commitId);
     if (++acks === acksBeforeKill) proc.kill('SIGKILL');
   });
-  return new Promise<{ signal: string | null; acks: number; lastOp: number; lastCommit: bigint }>((resolve) =>
-    proc.on('exit', (_code, signal) => resolve({ signal, acks, lastOp, lastCommit })),
+  return new Promise<{ signal: string | null; stalled: boolean; acks: number; lastOp: number; lastCommit: bigint }>((resolve) =>
+    proc.on('exit', (_code, signal) => {
+      clearTimeout(guard);
+      resolve({ signal, stalled, acks, lastOp, lastCommit });
+    }),
   );
 }
 
@@ -52,6 +62,7 @@ describe.each(Object.keys(CACHES))('%s cache', (cache) => {
         if (existsSync(`${path}.log`)) copyFileSync(`${path}.log`, `${copy}.log`);
       }
       const run = await runUntilKilled(path, cache, next, 1 + Math.floor(random() * 150));
+      expect(run.stalled, `${context}: the child stopped acknowledging sets`).toBe(false);
       expect(run.signal, context).toBe('SIGKILL');
 
       const pool = await Pool.open({ path, backgroundFlushMs: 0 });
