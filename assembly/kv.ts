@@ -203,6 +203,18 @@ function use(at: u32, statsAt: usize): void {
   statesAt = ghostAt + ghostSlots * 2;
 }
 
+/**
+ * Whether the geometry in the module's fields is not that of cache `at` as
+ * committed now: another cache or handle, or a commit since that grew the cache
+ * or moved buckets (each changes the capacity, the table or the count moved),
+ * or this thread's own growth whose commit may have been aborted.
+ */
+@inline function geometryMoved(at: u32, statsAt: usize): bool {
+  if (kv != at || stats != statsAt || addedSegment != 0) return true;
+  const base = poolAddr(at);
+  return load<u32>(base + H_CAPACITY) != capacity || load<u32>(base + H_TABLE) != bucketsAt || load<u32>(base + H_MIGRATED) != migrated;
+}
+
 @inline function count(field: u32): void {
   store<u64>(stats + field, load<u64>(stats + field) + 1);
 }
@@ -776,7 +788,7 @@ function get(cache: u32, statsAt: usize, key: u64, keySrc: usize, keyLength: u32
   for (;;) {
     const before = load32(APPLY_SEQUENCE_ADDRESS);
     if ((before & 1) != 0) continue; // a commit is applying its writes: they are short
-    use(cache, statsAt); // a commit may have grown the cache
+    if (geometryMoved(cache, statsAt)) use(cache, statsAt); // a commit may have grown the cache or moved buckets
     e = findUnlocked(key, keyLength, keySrc);
     tag = TAG_FREE;
     if (e != 0 && e != TORN) {
