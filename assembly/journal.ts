@@ -15,8 +15,8 @@
 // to the free list only once a durable header's watermark covers it.
 import {
   CTL_COMMIT_ID, CTL_DURABLE, CTL_FREE_JOURNALS, CTL_POOL_SIZE, CTL_INFLIGHT_JOURNALS, CTL_ISSUED, CTL_JOURNALS_OFFSET,
-  APPLY_SEQUENCE_ADDRESS, CONTROL_BASE, CTL_JOURNAL_SIZE, CTL_TX_CURSOR, CTL_TX_JOURNAL, CTL_WRITTEN_FILTER, JOURNAL_COUNT, JOURNAL_HEADER,
-  LINE_SHIFT, TX_ERR_STATE, TX_ERR_TOO_LARGE, TX_OK, WRITTEN_FILTER_BYTES, ctl, poolAddr, setCtl,
+  APPLY_SEQUENCE_ADDRESS, CTL_JOURNAL_SIZE, CTL_TX_CURSOR, CTL_TX_JOURNAL, JOURNAL_COUNT, JOURNAL_HEADER,
+  LINE_SHIFT, TX_ERR_STATE, TX_ERR_TOO_LARGE, TX_OK, WRITTEN_FILTER_BYTES, ctl, poolAddr, setCtl, writtenFilter,
 } from "./layout";
 import { add32 } from "./atomics";
 import { pm_fence, pm_flush, pm_mark_dirty } from "./persist";
@@ -75,7 +75,6 @@ export function writeEntry(entry: usize, offset: u32, src: usize, length: u32): 
 
 // Lines the open transaction wrote, as a bit filter by line number: a read
 // whose lines are all clear needs no walk over the journal's entries.
-const WRITTEN: usize = CONTROL_BASE + CTL_WRITTEN_FILTER;
 const FILTER_BITS_LOG2: u32 = 13; // WRITTEN_FILTER_BYTES * 8 bits
 
 @inline function filterBit(line: u32): u32 {
@@ -85,14 +84,14 @@ function markWritten(offset: u32, length: u32): void {
   const last = (offset + length - 1) >> LINE_SHIFT;
   for (let line = offset >> LINE_SHIFT; line <= last; line++) {
     const bit = filterBit(line);
-    store<u8>(WRITTEN + (bit >> 3), load<u8>(WRITTEN + (bit >> 3)) | (<u8>1 << <u8>(bit & 7)));
+    store<u8>(writtenFilter() + (bit >> 3), load<u8>(writtenFilter() + (bit >> 3)) | (<u8>1 << <u8>(bit & 7)));
   }
 }
 export function mayBeWritten(offset: u32, length: u32): bool {
   const last = (offset + length - 1) >> LINE_SHIFT;
   for (let line = offset >> LINE_SHIFT; line <= last; line++) {
     const bit = filterBit(line);
-    if ((load<u8>(WRITTEN + (bit >> 3)) & (1 << (bit & 7))) != 0) return true;
+    if ((load<u8>(writtenFilter() + (bit >> 3)) & (1 << (bit & 7))) != 0) return true;
   }
   return false;
 }
@@ -100,7 +99,7 @@ export function mayBeWritten(offset: u32, length: u32): bool {
 export function redoBegin(): i32 {
   const free = ctl<u32>(CTL_FREE_JOURNALS);
   if (free == 0) return TX_ERR_STATE;
-  memory.fill(WRITTEN, 0, WRITTEN_FILTER_BYTES);
+  memory.fill(writtenFilter(), 0, WRITTEN_FILTER_BYTES);
   const index = ctz(free);
   setCtl<u32>(CTL_FREE_JOURNALS, free & ~(1 << index));
   setCtl<u32>(CTL_TX_JOURNAL, index);

@@ -3,11 +3,11 @@
 // transaction lock. Transactions and cache operations run here exactly as on the
 // owner; saves, recovery, creating caches and the device model stay with the owner.
 import { type Core, instantiateCore } from '../core/core.js';
-import { NestedTransactionError, PoolClosedError } from '../errors.js';
+import { NestedTransactionError, PmemError, PoolClosedError } from '../errors.js';
 import { type TransactionHost, type TxMode, beginUnderLock, checkDataRange } from './transaction-host.js';
 import { SharedOwnerState } from './owner-state.js';
 import { TransactionLock } from './transaction-lock.js';
-import { WORKER_SCRATCH_BYTES, WorkerSlots, workerScratchAt } from './worker-slots.js';
+import { WORKER_FILTER_BYTES, WORKER_SCRATCH_BYTES, WorkerSlots, workerScratchAt } from './worker-slots.js';
 
 /** What a worker needs to attach to a pool (structured-cloneable: post it to the worker). */
 export interface PoolHandle {
@@ -34,7 +34,9 @@ export class AttachedRuntime implements TransactionHost {
   ) {
     const buffer = handle.memory.buffer;
     this.scratch = new Uint8Array(buffer, workerScratchAt(handle.memoryEnd, slot), WORKER_SCRATCH_BYTES);
-    core.thread_scratch(this.scratch.byteOffset); // the core instance's answers land in this slot's area
+    // The core instance's answers land in this slot's scratch area; its transactions mark lines in the slot's filter.
+    if (core.WRITTEN_FILTER_BYTES.value !== WORKER_FILTER_BYTES) throw new PmemError('EINTERNAL', 'the core and host disagree on the filter size');
+    core.thread_area(this.scratch.byteOffset, this.scratch.byteOffset + WORKER_SCRATCH_BYTES);
     this.txLock = new TransactionLock(buffer, core.TX_LOCK_ADDRESS.value);
     this.ownerState = new SharedOwnerState(buffer, core.OWNER_STATE_ADDRESS.value);
   }
@@ -43,9 +45,9 @@ export class AttachedRuntime implements TransactionHost {
     return this.handle.memory;
   }
 
-  /** Linear address of the counters of this thread's cache handle `index` (after the scratch area). */
+  /** Linear address of the counters of this thread's cache handle `index` (after the scratch area and filter). */
   statsAt(index: number): number {
-    return this.scratch.byteOffset + this.scratch.length + index * this.core.KV_STATS_BYTES.value;
+    return this.scratch.byteOffset + WORKER_SCRATCH_BYTES + WORKER_FILTER_BYTES + index * this.core.KV_STATS_BYTES.value;
   }
 
   /** Nothing to write: eadr and nvdimm-n pools have no commit log. */
