@@ -171,3 +171,10 @@ export class LockTimeoutError extends PmemError {
     super('ETIMEDOUT', `waited ${timeoutMs} ms for the pool's transaction lock`, { timeoutMs });
   }
 }
+
+/** A synchronous call found the transaction lock held, on a thread that may not wait (a browser's main thread). */
+export class LockBusyError extends PmemError {
+  constructor() {
+    super('EAGAIN', "another thread holds the pool's transaction lock and this thread may not wait for it: use the async form (pool.tx)");
+  }
+}

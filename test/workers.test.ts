@@ -211,6 +211,50 @@ describe('workers on one pool', () => {
     await pool.close();
   });
 
+  it('pool.tx waits for a lock a worker holds without blocking the event loop, and sees the worker\'s commit', async () => {
+    const pool = await Pool.open({ store: new MemoryStore(), size: 4 * MiB, create: true, device: 'eadr', backgroundFlushMs: 0 });
+    const root = pool.txSync((tx) => {
+      const block = tx.alloc(8);
+      tx.root = block;
+      return block;
+    });
+    const signal = new SharedArrayBuffer(4);
+    const holder = new Worker(new URL('./fixtures/tx-holder.mjs', import.meta.url), { workerData: { handle: pool.workerHandle(), signal, root } });
+    await new Promise((resolve) => holder.once('message', resolve));
+    let settled = false;
+    const waiting = pool.tx((tx) => tx.getU64(root)).finally(() => (settled = true));
+    // The owner's thread keeps running: a timer fires while the worker still holds the lock.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(settled).toBe(false);
+    Atomics.store(new Int32Array(signal), 0, 1);
+    Atomics.notify(new Int32Array(signal), 0);
+    expect(await waiting).toBe(42n); // it ran after the worker's transaction committed
+    await new Promise((resolve) => holder.once('message', resolve));
+    await pool.close();
+  });
+
+  it('a thread that may not block gets EAGAIN from a held lock at once, and takes it asynchronously once free', async () => {
+    const buffer = new SharedArrayBuffer(12);
+    const words = new Int32Array(buffer);
+    const holder = new Worker(new URL('./fixtures/lock-holder.mjs', import.meta.url), { workerData: { buffer, holdMs: 100 } });
+    await new Promise((resolve) => holder.once('message', resolve));
+    const mainThread = new TransactionLock(buffer, 0, 10_000, false);
+    const started = performance.now();
+    expect(codeOf(() => mainThread.acquire())).toBe('EAGAIN');
+    expect(performance.now() - started).toBeLessThan(50);
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 5);
+    const acquired = mainThread.acquireAsync();
+    Atomics.store(words, 1, 1); // the holder lets go 100 ms from now
+    Atomics.notify(words, 1);
+    await acquired;
+    clearInterval(timer);
+    expect(Atomics.load(words, 2), 'acquired only after the holder released').toBe(1);
+    expect(ticks, 'the event loop ran while it waited').toBeGreaterThan(3);
+    mainThread.release();
+    await new Promise((resolve) => holder.once('exit', resolve));
+  });
+
   it('bounds every wait for the transaction lock: ETIMEDOUT past the bound, the lock once it is free', async () => {
     const buffer = new SharedArrayBuffer(12);
     const words = new Int32Array(buffer);

@@ -7,7 +7,7 @@
 import { InvalidArgumentError } from '../errors.js';
 import { AttachedRuntime, type PoolHandle } from '../runtime/attached-runtime.js';
 import { Kv, findCache } from './kv.js';
-import { type Transaction, type TxOptions, parseLog, runTransaction } from './transaction.js';
+import { type Transaction, type TxOptions, parseLog, runTransaction, runTransactionAsync } from './transaction.js';
 
 export class AttachedPool {
   private readonly caches = new Map<string, Kv>();
@@ -43,9 +43,9 @@ export class AttachedPool {
     return runTransaction(this.runtime, fn, parseLog(options));
   }
 
-  /** `txSync` as a promise, for code shared with the owner's `pool.tx`. */
-  async tx<T>(fn: (tx: Transaction) => T, options?: TxOptions): Promise<T> {
-    return this.txSync(fn, options);
+  /** `txSync` as a promise that waits for the transaction lock without blocking the thread. */
+  tx<T>(fn: (tx: Transaction) => T, options?: TxOptions): Promise<T> {
+    return runTransactionAsync(this.runtime, fn, parseLog(options));
   }
 
   /**

@@ -5,7 +5,7 @@ import { type DevicePersonality, parsePersonality } from '../device/personality.
 import { InvalidArgumentError, NoSpaceError, PoolNotFoundError } from '../errors.js';
 import { Kv, findCache } from './kv.js';
 import { type KvOptions, type ParsedKvOptions, checkMatches, creationFlags, parseKvOptions } from './kv-options.js';
-import { type Transaction, type TxOptions, parseLog, runTransaction } from './transaction.js';
+import { type Transaction, type TxOptions, parseLog, runTransaction, runTransactionAsync } from './transaction.js';
 import { AttachedPool } from './attached-pool.js';
 import type { PoolHandle } from '../runtime/attached-runtime.js';
 import { Platform } from '../platform/platform.js';
@@ -125,7 +125,7 @@ export class Pool {
    * If `fn` throws, nothing it wrote remains and the promise rejects.
    */
   async tx<T>(fn: (tx: Transaction) => T, options?: TxOptions): Promise<T> {
-    const result = runTransaction(this.runtime, fn, parseLog(options));
+    const result = await runTransactionAsync(this.runtime, fn, parseLog(options));
     await this.runtime.whenDurable();
     return result;
   }

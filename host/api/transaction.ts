@@ -46,6 +46,20 @@ export function runTransaction<T>(host: TransactionHost, fn: (tx: Transaction) =
   return result;
 }
 
+/**
+ * `runTransaction` for the async `tx`: the transaction lock is awaited first, so
+ * a thread that finds it held (by a worker) keeps running other work meanwhile.
+ */
+export async function runTransactionAsync<T>(host: TransactionHost, fn: (tx: Transaction) => T, log: TxLog): Promise<T> {
+  host.assertRunning();
+  await host.lockTransactionsAsync();
+  try {
+    return runTransaction(host, fn, log);
+  } finally {
+    host.unlockTransactions();
+  }
+}
+
 /** Maps a core status code (TX_ERR_* in assembly/layout.ts) onto a typed error. */
 function statusError(status: number, context: { offset?: number; size?: number }): PmemError {
   switch (status) {

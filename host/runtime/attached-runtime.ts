@@ -82,6 +82,14 @@ export class AttachedRuntime implements TransactionHost {
     checkDataRange(offset, length, this.handle.dataOffset, this.handle.poolSize);
   }
 
+  lockTransactionsAsync(): Promise<void> {
+    return this.txLock.acquireAsync();
+  }
+
+  unlockTransactions(): void {
+    this.txLock.release();
+  }
+
   beginTransaction(log: TxMode): void {
     this.assertRunning();
     if (this.inTransaction) throw new NestedTransactionError();

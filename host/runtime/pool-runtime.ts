@@ -414,6 +414,14 @@ export class PoolRuntime implements PowerTarget, TransactionHost {
     this.unsettled = false;
   }
 
+  lockTransactionsAsync(): Promise<void> {
+    return this.txLock.acquireAsync();
+  }
+
+  unlockTransactions(): void {
+    this.txLock.release();
+  }
+
   beginTransaction(log: TxMode): void {
     this.assertRunning();
     if (this.inTransaction) throw new NestedTransactionError();

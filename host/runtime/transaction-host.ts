@@ -18,6 +18,12 @@ export interface TransactionHost {
   assertRunning(): void;
   /** Throws a typed error unless [offset, offset + length) is a valid range of the data region. */
   checkDataRange(offset: unknown, length: unknown): void;
+  /**
+   * Takes the transaction lock without blocking the thread (the async `tx`):
+   * the transaction begun next finds it held. Each call needs one `unlockTransactions`.
+   */
+  lockTransactionsAsync(): Promise<void>;
+  unlockTransactions(): void;
   beginTransaction(log: TxMode): void;
   /** Commits; returns the commit ID, or 0 for a transaction that wrote nothing. */
   commitTransaction(): bigint;

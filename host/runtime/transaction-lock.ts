@@ -6,9 +6,10 @@
 // A futex-style mutex (0 free, 1 held, 2 held with waiters): an uncontended take
 // and release are one compare-exchange each; a contended one spins a little,
 // then waits with Atomics.wait, in slices, up to a bounded time, then fails
-// with ETIMEDOUT. Where a thread may not block (a browser's main thread) it
-// spins for the same time.
-import { LockTimeoutError, PmemError } from '../errors.js';
+// with ETIMEDOUT. `acquireAsync` waits with Atomics.waitAsync instead and never
+// blocks its thread. A thread that may not block (a browser's main thread)
+// never waits in `acquire`: past the spin it fails with EAGAIN.
+import { LockBusyError, LockTimeoutError, PmemError } from '../errors.js';
 
 const FREE = 0;
 const HELD = 1;
@@ -16,6 +17,16 @@ const CONTENDED = 2;
 const WAIT_SLICE_MS = 50;
 const SPIN_LIMIT = 2000;
 const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
+
+/** Whether this thread may block in Atomics.wait (a browser's main thread may not: the call throws). */
+function threadMayBlock(): boolean {
+  try {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 1, 0); // the value differs: returns at once
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export class TransactionLock {
   private readonly word: Int32Array;
@@ -26,8 +37,35 @@ export class TransactionLock {
     buffer: ArrayBufferLike,
     address: number,
     private readonly timeoutMs = DEFAULT_LOCK_TIMEOUT_MS,
+    /** Whether `acquire` may wait (by default: whether this thread may block). */
+    private readonly mayBlock = threadMayBlock(),
   ) {
     this.word = new Int32Array(buffer, address, 1);
+  }
+
+  /**
+   * Takes the lock without blocking the thread: a contended take waits with
+   * Atomics.waitAsync (or short timers where it is missing), up to the same
+   * bound as `acquire`.
+   */
+  async acquireAsync(): Promise<void> {
+    if (this.depth > 0) {
+      this.depth++;
+      return;
+    }
+    const deadline = performance.now() + this.timeoutMs;
+    let state = Atomics.compareExchange(this.word, 0, FREE, HELD);
+    while (state !== FREE) {
+      // Marked CONTENDED, so that the holder's release notifies.
+      if (state === HELD) state = Atomics.compareExchange(this.word, 0, HELD, CONTENDED);
+      if (state !== FREE) {
+        const left = deadline - performance.now();
+        if (left <= 0) throw new LockTimeoutError(this.timeoutMs);
+        await waitAsyncWhile(this.word, CONTENDED, Math.min(left, WAIT_SLICE_MS));
+      }
+      state = Atomics.compareExchange(this.word, 0, FREE, CONTENDED);
+    }
+    this.depth = 1;
   }
 
   acquire(): void {
@@ -56,13 +94,14 @@ export class TransactionLock {
         state = Atomics.load(this.word, 0);
         continue;
       }
+      if (!this.mayBlock) throw new LockBusyError();
       if (state === HELD) {
         state = Atomics.compareExchange(this.word, 0, HELD, CONTENDED);
         if (state !== HELD) continue;
       }
       const left = deadline - performance.now();
       if (left <= 0) throw new LockTimeoutError(this.timeoutMs);
-      waitWhile(this.word, CONTENDED, Math.min(left, WAIT_SLICE_MS));
+      Atomics.wait(this.word, 0, CONTENDED, Math.min(left, WAIT_SLICE_MS));
       waited = true;
       state = Atomics.load(this.word, 0);
     }
@@ -75,12 +114,12 @@ export class TransactionLock {
   }
 }
 
-/** Atomics.wait where the thread may block; a bounded spin where it may not. */
-function waitWhile(word: Int32Array, value: number, ms: number): void {
-  try {
-    Atomics.wait(word, 0, value, ms);
-  } catch {
-    const until = performance.now() + ms;
-    while (Atomics.load(word, 0) === value && performance.now() < until) {}
+/** Resolves once `word` no longer holds `value` (or after `ms`), without blocking the thread. */
+async function waitAsyncWhile(word: Int32Array, value: number, ms: number): Promise<void> {
+  if (typeof Atomics.waitAsync === 'function') {
+    const result = Atomics.waitAsync(word, 0, value, ms);
+    if (result.async) await result.value;
+  } else if (Atomics.load(word, 0) === value) {
+    await new Promise((resolve) => setTimeout(resolve, 1));
   }
 }
