@@ -44,7 +44,7 @@ export class AttachedPool {
   }
 
   /** `txSync` as a promise that waits for the transaction lock without blocking the thread. */
-  tx<T>(fn: (tx: Transaction) => T, options?: TxOptions): Promise<T> {
+  async tx<T>(fn: (tx: Transaction) => T, options?: TxOptions): Promise<T> {
     return runTransactionAsync(this.runtime, fn, parseLog(options));
   }
 

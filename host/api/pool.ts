@@ -125,7 +125,8 @@ export class Pool {
    * If `fn` throws, nothing it wrote remains and the promise rejects.
    */
   async tx<T>(fn: (tx: Transaction) => T, options?: TxOptions): Promise<T> {
-    const result = await runTransactionAsync(this.runtime, fn, parseLog(options));
+    const pending = runTransactionAsync(this.runtime, fn, parseLog(options));
+    const result = pending instanceof Promise ? await pending : pending;
     await this.runtime.whenDurable();
     return result;
   }

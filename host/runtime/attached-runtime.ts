@@ -86,6 +86,10 @@ export class AttachedRuntime implements TransactionHost {
     return this.txLock.acquireAsync();
   }
 
+  tryLockTransactions(): boolean {
+    return this.txLock.tryAcquire();
+  }
+
   unlockTransactions(): void {
     this.txLock.release();
   }

@@ -418,6 +418,10 @@ export class PoolRuntime implements PowerTarget, TransactionHost {
     return this.txLock.acquireAsync();
   }
 
+  tryLockTransactions(): boolean {
+    return this.txLock.tryAcquire();
+  }
+
   unlockTransactions(): void {
     this.txLock.release();
   }

@@ -23,6 +23,8 @@ export interface TransactionHost {
    * the transaction begun next finds it held. Each call needs one `unlockTransactions`.
    */
   lockTransactionsAsync(): Promise<void>;
+  /** Takes the transaction lock if it is free (or this thread holds it); whether it did. */
+  tryLockTransactions(): boolean;
   unlockTransactions(): void;
   beginTransaction(log: TxMode): void;
   /** Commits; returns the commit ID, or 0 for a transaction that wrote nothing. */

@@ -68,6 +68,13 @@ export class TransactionLock {
     this.depth = 1;
   }
 
+  /** Takes the lock if it is free or this thread holds it; whether it did. */
+  tryAcquire(): boolean {
+    if (this.depth === 0 && Atomics.compareExchange(this.word, 0, FREE, HELD) !== FREE) return false;
+    this.depth++;
+    return true;
+  }
+
   acquire(): void {
     if (this.depth > 0) {
       this.depth++;
