@@ -97,16 +97,19 @@ export function heap_alloc(size: u32): i64 {
   const count = chunkCount();
   let freeChunk: u32 = <u32>-1;
   const first = min(ctl<u32>(CTL_HEAP_HINTS + sizeClass * 8), count - 1);
-  if ((ctl<u32>(CTL_HEAP_HINTS + sizeClass * 8 + 4) & NO_PARTIAL) != 0) {
+  const hintWord = CTL_HEAP_HINTS + sizeClass * 8 + 4;
+  if ((ctl<u32>(hintWord) & NO_PARTIAL) != 0) {
     if (txLoad64(descriptor(first)) == <u64>sizeClass) {
       const taken = takeSlot(first, sizeClass);
       if (taken != -1) return taken;
     }
-    for (let i: u32 = 1; i < count; i++) {
+    for (let i: u32 = 0; i < count; i++) {
       const chunk = first + i < count ? first + i : first + i - count;
       if (txLoad64(descriptor(chunk)) == FREE) return takeFreeChunk(chunk, sizeClass);
     }
-    // No free chunk: the full scan below looks once more (an aborted transaction may have left free slots).
+    // No free chunk: the full scan below looks once more (an aborted transaction may have left free slots),
+    // and a chunk it finds them in may not be the only one.
+    setCtl<u32>(hintWord, ctl<u32>(hintWord) & ~NO_PARTIAL);
   }
   for (let i: u32 = 0; i < count; i++) {
     const chunk = first + i < count ? first + i : first + i - count;
