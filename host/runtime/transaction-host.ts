@@ -52,7 +52,7 @@ export function checkDataRange(offset: unknown, length: unknown, dataStart: numb
 
 /** Takes the pool's transaction lock and opens a transaction in the core; gives the lock back if the core refuses. */
 export function beginUnderLock(core: Core, lock: TransactionLock, log: TxMode): void {
-  lock.acquire();
+  lock.acquire(true);
   const status = core.tx_begin(TX_MODES[log]);
   if (status !== 0) {
     lock.release();

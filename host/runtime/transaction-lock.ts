@@ -8,7 +8,8 @@
 // then waits with Atomics.wait, in slices, up to a bounded time, then fails
 // with ETIMEDOUT. `acquireAsync` waits with Atomics.waitAsync instead and never
 // blocks its thread. A thread that may not block (a browser's main thread)
-// never waits in `acquire`: past the spin it fails with EAGAIN.
+// cannot wait in `acquire`: past the spin a transaction fails with EAGAIN, and
+// the owner's own saves, power-off and close spin up to the bound.
 import { LockBusyError, LockTimeoutError, PmemError } from '../errors.js';
 
 const FREE = 0;
@@ -49,12 +50,9 @@ export class TransactionLock {
    * bound as `acquire`.
    */
   async acquireAsync(): Promise<void> {
-    if (this.depth > 0) {
-      this.depth++;
-      return;
-    }
+    if (this.tryAcquire()) return;
     const deadline = performance.now() + this.timeoutMs;
-    let state = Atomics.compareExchange(this.word, 0, FREE, HELD);
+    let state: number = HELD;
     while (state !== FREE) {
       // Marked CONTENDED, so that the holder's release notifies.
       if (state === HELD) state = Atomics.compareExchange(this.word, 0, HELD, CONTENDED);
@@ -75,17 +73,18 @@ export class TransactionLock {
     return true;
   }
 
-  acquire(): void {
+  /** Takes the lock; `busyFails`: on a thread that may not block, a held lock fails with EAGAIN instead of a long spin. */
+  acquire(busyFails = false): void {
     if (this.depth > 0) {
       this.depth++;
       return;
     }
     const state = Atomics.compareExchange(this.word, 0, FREE, HELD);
-    if (state !== FREE) this.acquireContended(state);
+    if (state !== FREE) this.acquireContended(state, busyFails);
     this.depth = 1;
   }
 
-  private acquireContended(state: number): void {
+  private acquireContended(state: number, busyFails: boolean): void {
     const deadline = performance.now() + this.timeoutMs;
     let spins = 0;
     let waited = false;
@@ -101,14 +100,15 @@ export class TransactionLock {
         state = Atomics.load(this.word, 0);
         continue;
       }
-      if (!this.mayBlock) throw new LockBusyError();
+      if (!this.mayBlock && busyFails) throw new LockBusyError();
       if (state === HELD) {
         state = Atomics.compareExchange(this.word, 0, HELD, CONTENDED);
         if (state !== HELD) continue;
       }
       const left = deadline - performance.now();
       if (left <= 0) throw new LockTimeoutError(this.timeoutMs);
-      Atomics.wait(this.word, 0, CONTENDED, Math.min(left, WAIT_SLICE_MS));
+      if (this.mayBlock) Atomics.wait(this.word, 0, CONTENDED, Math.min(left, WAIT_SLICE_MS));
+      else spinWhile(this.word, CONTENDED, Math.min(left, WAIT_SLICE_MS));
       waited = true;
       state = Atomics.load(this.word, 0);
     }
@@ -119,6 +119,11 @@ export class TransactionLock {
     if (--this.depth > 0) return;
     if (Atomics.exchange(this.word, 0, FREE) === CONTENDED) Atomics.notify(this.word, 0, 1);
   }
+}
+
+function spinWhile(word: Int32Array, value: number, ms: number): void {
+  const until = performance.now() + ms;
+  while (Atomics.load(word, 0) === value && performance.now() < until) {}
 }
 
 /** Resolves once `word` no longer holds `value` (or after `ms`), without blocking the thread. */
