@@ -26,6 +26,6 @@ export { undo_last_record } from "./undo";
 export {
   kv_get_num, kv_get_bytes, kv_set_num, kv_set_bytes, kv_delete_num, kv_delete_bytes, kv_get_many_num, kv_set_many_num,
   kv_block_size, kv_create, kv_next, kv_name, kv_find, kv_open, kv_info, kv_entry, kv_ghost, kv_check,
-  kv_buckets_left, kv_migrate, KV_REHASH_BLOCKING, KV_MAX_SEGMENTS,
+  kv_buckets_left, kv_migrate, kv_current, KV_REHASH_BLOCKING, KV_MAX_SEGMENTS,
   KV_MAX_KEY, KV_MAX_VALUE, KV_MAX_NAME, KV_EVICT_TWO_PHASE, KV_STATS_SLOTS, KV_STATS_BYTES, KV_ERR_FULL,
 } from "./kv";

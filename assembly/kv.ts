@@ -66,7 +66,7 @@ export const KV_MAX_KEY: u32 = 256;
 export const KV_MAX_VALUE: u32 = 8192;
 export const KV_MAX_NAME: u32 = 64;
 export const KV_EVICT_TWO_PHASE: u32 = 1;
-/** A growing cache moves all its buckets at once, in the host's own transactions (kv_migrate), instead of inside sets. */
+/** A growing cache's sets move no buckets: the host moves them all (kv_migrate) right after the set that doubled it. */
 export const KV_REHASH_BLOCKING: u32 = 2;
 /** Entry-record segments a cache may have: the first, in its block, and one per doubling. */
 export const KV_MAX_SEGMENTS: u32 = 16;
@@ -94,6 +94,7 @@ const H_MAX_CAPACITY: u32 = 104;
 const H_TABLE: u32 = 108; // pool offset of the current bucket table
 const H_OLD_TABLE: u32 = 112; // the table being moved out of while the cache grows, else 0
 const H_MIGRATED: u32 = 116; // buckets of the old table moved so far
+const H_GENERATION: u32 = 120; // counts the commits that changed the geometry (capacity, tables, buckets moved)
 const H_STATE: u32 = 128; // the queue state words: one line, read and written once per operation
 const H_SEGMENTS: u32 = 192; // u32 pool offsets of the entry-record segments after the first
 const HEADER_SIZE: u32 = 256;
@@ -157,6 +158,7 @@ let bucketsAt: u32 = 0;
 let oldBucketsAt: u32 = 0;
 let oldMask: u32 = 0;
 let migrated: u32 = 0;
+let generation: u32 = 0;
 let blockingRehash = false;
 let firstEntries: u32 = 0;
 /** A segment added by the open transaction, not yet in place in the header (index 0: none). */
@@ -194,6 +196,7 @@ function use(at: u32, statsAt: usize): void {
   oldBucketsAt = load<u32>(base + H_OLD_TABLE);
   oldMask = (buckets >> 1) - 1;
   migrated = load<u32>(base + H_MIGRATED);
+  generation = load<u32>(base + H_GENERATION);
   addedSegment = 0;
   firstEntries = load<u32>(base + H_ENTRIES);
   entriesAt = at + HEADER_SIZE;
@@ -204,15 +207,13 @@ function use(at: u32, statsAt: usize): void {
 }
 
 /**
- * Whether the geometry in the module's fields is not that of cache `at` as
- * committed now: another cache or handle, or a commit since that grew the cache
- * or moved buckets (each changes the capacity, the table or the count moved),
- * or this thread's own growth whose commit may have been aborted.
+ * Whether the geometry in the module's fields may not be that of cache `at` as
+ * committed now: another cache or handle, a commit since that changed it (each
+ * bumps the generation), or this thread's own growth, whose commit may have
+ * been aborted.
  */
 @inline function geometryMoved(at: u32, statsAt: usize): bool {
-  if (kv != at || stats != statsAt || addedSegment != 0) return true;
-  const base = poolAddr(at);
-  return load<u32>(base + H_CAPACITY) != capacity || load<u32>(base + H_TABLE) != bucketsAt || load<u32>(base + H_MIGRATED) != migrated;
+  return kv != at || stats != statsAt || addedSegment != 0 || load<u32>(poolAddr(at + H_GENERATION)) != generation;
 }
 
 @inline function count(field: u32): void {
@@ -634,9 +635,12 @@ function grow(): i32 {
   capacity += added;
   // The buckets double only once there are fewer than 3/4 as many as records (as plan() sizes them).
   const buckets = (bucketMask + 1) * 2;
-  if (status != TX_OK || <u64>(bucketMask + 1) * 4 >= <u64>capacity * 3) return status;
+  if (status != TX_OK) return status;
+  if (<u64>(bucketMask + 1) * 4 >= <u64>capacity * 3) return writeTables(bucketsAt, 0, 0);
   const table = heap_alloc(buckets * BUCKET_SIZE);
-  if (table < 0) return TX_OK; // no room for a bigger table: the chains grow longer instead
+  // No room for a bigger table: the chains grow longer instead.
+  if (table == TX_ERR_NO_SPACE) return writeTables(bucketsAt, 0, 0);
+  if (table < 0) return <i32>table;
   status = wr32(kv + H_BUCKETS, buckets);
   if (status == TX_OK) status = writeTables(<u32>table, bucketsAt, 0);
   oldBucketsAt = bucketsAt;
@@ -647,11 +651,14 @@ function grow(): i32 {
   return status;
 }
 
+/** Writes the bucket tables and the buckets moved, and bumps the generation: every change of the geometry ends here. */
 function writeTables(table: u32, oldTable: u32, moved: u32): i32 {
+  generation++;
   store<u32>(KEY_SLOT, table);
   store<u32>(KEY_SLOT + 4, oldTable);
   store<u32>(KEY_SLOT + 8, moved);
-  return txWrite(kv + H_TABLE, KEY_SLOT, 12);
+  store<u32>(KEY_SLOT + 12, generation);
+  return txWrite(kv + H_TABLE, KEY_SLOT, 16);
 }
 
 /** Old buckets this set moves: enough that the move ends before the cache fills again. */
@@ -672,24 +679,27 @@ function migrate(limit: u32): i32 {
     if (status == TX_OK && migrated == oldMask + 1) {
       status = heap_free(oldBucketsAt);
       oldBucketsAt = 0;
+      migrated = 0;
       if (status == TX_OK) status = writeTables(bucketsAt, 0, 0);
     }
   }
   if (status == MOVE_NO_ROOM) status = TX_OK;
-  if (status == TX_OK && oldBucketsAt != 0 && moved > 0) status = wr32(kv + H_MIGRATED, migrated);
+  if (status == TX_OK && oldBucketsAt != 0 && moved > 0) status = writeTables(bucketsAt, oldBucketsAt, migrated);
   return status;
 }
 
 const MOVE_NO_ROOM: i32 = 1;
 /** Journal bytes of one write of up to 8 bytes. */
 const SMALL_WRITE_BYTES: u32 = 16;
+/** Journal bytes a move keeps for what its transaction writes after it: the tables, the old table's free, the queue state. */
+const MOVE_RESERVE: u32 = 512;
 
 /** Splits the next old bucket's chain between its two buckets in the new table. */
 function moveBucket(): i32 {
   const from = oldBucketsAt + migrated * BUCKET_SIZE;
   let length: u32 = 0;
   for (let e = rd32(from + 4); e != 0; e = rd32(entryAt(e) + E_NEXT)) length++;
-  if (journalRoom() < (length + 3) * SMALL_WRITE_BYTES) return MOVE_NO_ROOM;
+  if (journalRoom() < (length + 2) * SMALL_WRITE_BYTES + MOVE_RESERVE) return MOVE_NO_ROOM;
   const highBit = oldMask + 1;
   let low: u32 = 0;
   let high: u32 = 0;
@@ -785,10 +795,12 @@ function get(cache: u32, statsAt: usize, key: u64, keySrc: usize, keyLength: u32
   let e: u32 = 0;
   let tag: u8 = TAG_FREE;
   let length: u32 = 0;
+  let retried = false;
   for (;;) {
     const before = load32(APPLY_SEQUENCE_ADDRESS);
     if ((before & 1) != 0) continue; // a commit is applying its writes: they are short
-    if (geometryMoved(cache, statsAt)) use(cache, statsAt); // a commit may have grown the cache or moved buckets
+    // A commit may have grown the cache or moved buckets; after a failed validation the geometry may be torn too.
+    if (retried || geometryMoved(cache, statsAt)) use(cache, statsAt);
     e = findUnlocked(key, keyLength, keySrc);
     tag = TAG_FREE;
     if (e != 0 && e != TORN) {
@@ -801,6 +813,7 @@ function get(cache: u32, statsAt: usize, key: u64, keySrc: usize, keyLength: u32
     }
     loadFence(scratch() + FENCE_WORD);
     if (e != TORN && load32(APPLY_SEQUENCE_ADDRESS) == before) break;
+    retried = true;
   }
   if (tag != TAG_COLD && tag != TAG_HOT) {
     if (touch) count(ST_MISSES);
@@ -875,6 +888,9 @@ export function kv_set_many_num(at: u32, stats: usize, keys: usize, n: u32, leng
     if (done > 0 && (journalRoom() < stride + 2 * SET_JOURNAL_BYTES || done >= SETS_PER_TRANSACTION)) break;
     const status = set(<u64>load<f64>(keys + done * 8), 0, 0, values + done * stride, load<u32>(lengths + done * 4));
     if (status != TX_OK) return status;
+    // A doubling ends the transaction: its segment's offset reaches the header only with the commit, and a
+    // second doubling would need the first segment's.
+    if (addedSegment != 0) return <i32>(done + 1);
   }
   return <i32>done;
 }
@@ -968,7 +984,12 @@ export function kv_find(nameLength: u32): u32 {
   return 0;
 }
 
-/** Readies a cache found after a restart: clears bucket lock words a crash may have left set, and the handle's counters. */
+/** Whether the cache at `at` has this build's format (an older build's cache has another magic and layout). */
+export function kv_current(at: u32): bool {
+  return load<u32>(poolAddr(at + H_MAGIC)) == KV_MAGIC;
+}
+
+/** Readies a cache (of this format) found after a restart: clears bucket lock words a crash may have left set, and the handle's counters. */
 export function kv_open(at: u32, stats: usize): void {
   use(at, stats);
   for (let n: u32 = 0; n < liveBuckets(); n++) store<u32>(poolAddr(liveBucket(n)), 0);
@@ -1018,8 +1039,11 @@ function bucketsLeft(): u32 {
  */
 export function kv_migrate(at: u32, stats: usize, limit: u32): i64 {
   use(at, stats);
+  const before = bucketsLeft();
   const status = migrate(limit);
-  return status != TX_OK ? <i64>status : <i64>bucketsLeft();
+  if (status != TX_OK) return status;
+  // A bucket whose chain does not fit an empty journal can never move.
+  return before > 0 && bucketsLeft() == before && limit > 0 ? <i64>TX_ERR_TOO_LARGE : <i64>bucketsLeft();
 }
 
 /**

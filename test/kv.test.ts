@@ -66,7 +66,8 @@ describe('persistent cache', () => {
       ['EINVAL', () => pool.kv('other', { capacity: 10, maxCapacity: 5, evict: 'none' })],
       ['EINVAL', () => pool.kv('other', { capacity: 2, maxCapacity: 2 ** 17, evict: 'none' })], // 16 doublings
       ['EINVAL', () => pool.kv('other', { capacity: 10, maxCapacity: 20.5, evict: 'none' })],
-      ['EINVAL', () => pool.kv('other', { capacity: 10, evict: 'none', rehash: 'lazy' as 'incremental' })],
+      ['EINVAL', () => pool.kv('other', { capacity: 10, maxCapacity: 20, evict: 'none', rehash: 'lazy' as 'incremental' })],
+      ['EINVAL', () => pool.kv('other', { capacity: 10, evict: 'none', rehash: 'stop-the-world' })], // it does not grow
       ['EINVAL', () => pool.kv('c', { maxCapacity: 40 })],
       ['EINVAL', () => pool.kv('c', { rehash: 'stop-the-world' })],
       ['EINVAL', () => kv.getMany([1, -2])],
@@ -134,6 +135,33 @@ describe('persistent cache', () => {
       expect(kv.entries().length).toBe(1501);
       await pool.close();
     }
+  });
+
+  it('setMany into a full growing cache doubles it once per transaction, however many doublings the batch needs', async () => {
+    const pool = await memoryPool();
+    const kv = pool.kv('tiny', { capacity: 2, maxCapacity: 4096, evict: 'none' });
+    const keys = Array.from({ length: 100 }, (_, i) => i * 7919);
+    const values = new Uint8Array(keys.length * 8);
+    keys.forEach((key, i) => new DataView(values.buffer).setFloat64(i * 8, key, true));
+    kv.setMany(keys, values, 8);
+    kv.check();
+    expect(kv.stats()).toMatchObject({ capacity: 128, cold: 100 });
+    keys.forEach((key, i) => expect(kv.get(key), `key ${key}`).toEqual(values.subarray(i * 8, i * 8 + 8)));
+    await pool.close();
+  });
+
+  it('refuses a cache made by an older build with EOLDFORMAT and leaves the pool as it was', async () => {
+    const path = join(tempDir(), 'old-cache.pool');
+    const pool = await Pool.open({ path, size: 8 * MiB, create: true, device: 'eadr', backgroundFlushMs: 0 });
+    const kv = pool.kv('legacy', { capacity: 10 });
+    kv.set(1, 'one');
+    pool.txSync((tx) => tx.write(kv.offset, new TextEncoder().encode('KVC2'))); // the previous format's magic
+    await pool.close();
+    const reopened = await Pool.open({ path, backgroundFlushMs: 0 });
+    expect(codeOf(() => reopened.kv('legacy'))).toBe('EOLDFORMAT');
+    expect(codeOf(() => reopened.kv('legacy', { capacity: 10 }))).toBe('EOLDFORMAT'); // nor is it recreated over
+    await reopened.close();
+    await (await Pool.open({ path, backgroundFlushMs: 0 })).close(); // the pool itself still opens
   });
 
   it('a growing cache without heap room for the next doubling fails the set with ENOSPC and stays valid', async () => {

@@ -4,14 +4,14 @@ import { InvalidArgumentError } from '../errors.js';
 import type { Core } from '../core/core.js';
 import type { CacheInfo } from '../runtime/cache-inspection.js';
 
-export type KvEvict = 'two-phase' | 'none';
-export type KvRehash = 'incremental' | 'stop-the-world';
+export type KvEvict = CacheInfo['evict'];
+export type KvRehash = CacheInfo['rehash'];
 
 export interface KvOptions {
   /** Most entries the cache holds at once (at first, for a growing cache); required to create it. */
   capacity?: number;
   /** 'two-phase' (the default) evicts by the cold/ghost/hot policy; 'none' never evicts and a set into a full cache fails. */
-  evict?: 'two-phase' | 'none';
+  evict?: KvEvict;
   /**
    * A cache that does not evict grows up to this many entries: when it is full, a set
    * doubles its capacity and its buckets. Default: `capacity` (no growth).
@@ -62,6 +62,14 @@ export function parseKvOptions(options: KvOptions, core: Core): ParsedKvOptions 
     throw new InvalidArgumentError('maxCapacity must not be below capacity', { capacity, maxCapacity });
   }
   return { capacity, maxCapacity, evict, rehash };
+}
+
+/** Throws unless `options` make sense for a new cache: a rehash mode only for one that grows. */
+export function checkCreatable(options: ParsedKvOptions): void {
+  const { capacity, maxCapacity, rehash } = options;
+  if (rehash !== undefined && !(capacity !== undefined && maxCapacity !== undefined && maxCapacity > capacity)) {
+    throw new InvalidArgumentError('rehash applies only to a cache that grows: give maxCapacity above capacity', { rehash });
+  }
 }
 
 /** The core's creation flags for `options` (by default two-phase eviction and incremental rehashing). */

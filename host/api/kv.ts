@@ -2,7 +2,7 @@
 // and batch forms over typed arrays. Every set and delete is a redo
 // transaction, durable when it returns under the pool's device and sync
 // setting (like `txSync`), so the cache reopens warm and valid after any crash.
-import { CacheFullError, InvalidArgumentError, NoSpaceError, PmemError, SizeLimitError } from '../errors.js';
+import { CacheFullError, InvalidArgumentError, NoSpaceError, PmemError, SizeLimitError, TransactionTooLargeError } from '../errors.js';
 import {
   type CacheCounters, type CacheEntry, type CacheInfo, type CacheReader, cacheEntries, cacheGhosts, cacheInfo,
 } from '../runtime/cache-inspection.js';
@@ -32,6 +32,7 @@ export interface KvBatch {
 export const KV_MAX_KEY_BYTES = 256;
 export const KV_MAX_VALUE_BYTES = 8192;
 export const KV_MAX_NAME_BYTES = 64;
+const STATUS_TOO_LARGE = -3;
 const STATUS_NO_SPACE = -4;
 // Scratch layout for single operations: key bytes, the core's key-compare area and fence word, then the value.
 const KEY_AT = 0;
@@ -61,7 +62,11 @@ export function findCache(host: KvHost, name: unknown, openHandles: number): { o
   const nameBytes = encoder.encode(name);
   if (nameBytes.length > KV_MAX_NAME_BYTES) throw new SizeLimitError('cache name', KV_MAX_NAME_BYTES);
   host.scratch.set(nameBytes);
-  return { offset: host.core.kv_find(nameBytes.length), nameBytes };
+  const offset = host.core.kv_find(nameBytes.length);
+  if (offset !== 0 && !host.core.kv_current(offset)) {
+    throw new PmemError('EOLDFORMAT', `cache ${name} was made by an older build of wasm-pmem, in a format this one cannot read`, { name });
+  }
+  return { offset, nameBytes };
 }
 
 function keyError(key: unknown): PmemError {
@@ -266,6 +271,8 @@ export class Kv {
     }
     if (status >= 0) return status;
     if (status === STATUS_NO_SPACE) throw new NoSpaceError(bytes);
+    // A growing cache's bucket move that does not fit the journal (a chain longer than a journal holds).
+    if (status === STATUS_TOO_LARGE) throw new TransactionTooLargeError({ size: bytes });
     if (status === this.runtime.core.KV_ERR_FULL.value) throw new CacheFullError(this.name);
     throw new PmemError('EINTERNAL', `cache operation failed with status ${status}`);
   }

@@ -4,7 +4,7 @@ import type { DeviceCounters, NvdimmDevice } from '../device/nvdimm-device.js';
 import { type DevicePersonality, parsePersonality } from '../device/personality.js';
 import { InvalidArgumentError, NoSpaceError, PoolNotFoundError } from '../errors.js';
 import { Kv, findCache } from './kv.js';
-import { type KvOptions, type ParsedKvOptions, checkMatches, creationFlags, parseKvOptions } from './kv-options.js';
+import { type KvOptions, type ParsedKvOptions, checkCreatable, checkMatches, creationFlags, parseKvOptions } from './kv-options.js';
 import { type Transaction, type TxOptions, parseLog, runTransaction, runTransactionAsync } from './transaction.js';
 import { AttachedPool } from './attached-pool.js';
 import type { PoolHandle } from '../runtime/attached-runtime.js';
@@ -63,7 +63,6 @@ export function storeFor(options: { path?: string; store?: BackingStore }): Back
   }
   return new NodeFileStore(options.path);
 }
-
 
 export class Pool {
   /** The BIOS/platform model: AC power loss, power restore, background flushing. */
@@ -156,6 +155,7 @@ export class Pool {
     let { offset } = found;
     if (offset === 0) {
       if (parsed.capacity === undefined) throw new InvalidArgumentError(`there is no cache ${name}: give a capacity to create it`);
+      checkCreatable(parsed);
       offset = this.createCache(found.nameBytes, parsed.capacity, parsed.maxCapacity ?? parsed.capacity, creationFlags(parsed, core));
     }
     const statsAt = core.KV_STATS_ADDRESS.value + this.caches.size * core.KV_STATS_BYTES.value;
