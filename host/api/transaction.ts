@@ -54,16 +54,15 @@ export function runTransaction<T>(host: TransactionHost, fn: (tx: Transaction) =
  * 64 transactions in flight).
  */
 export function runTransactionAsync<T>(host: TransactionHost, fn: (tx: Transaction) => T, log: TxLog): T | Promise<T> {
-  if (host.tryLockTransactions()) return runHoldingLock(host, fn, log);
-  return host.lockTransactionsAsync().then(() => runHoldingLock(host, fn, log));
-}
-
-function runHoldingLock<T>(host: TransactionHost, fn: (tx: Transaction) => T, log: TxLog): T {
-  try {
-    return runTransaction(host, fn, log);
-  } finally {
-    host.unlockTransactions();
-  }
+  const lock = host.asyncLock;
+  const runHoldingLock = () => {
+    try {
+      return runTransaction(host, fn, log);
+    } finally {
+      lock.release();
+    }
+  };
+  return lock.tryAcquire() ? runHoldingLock() : lock.acquireAsync().then(runHoldingLock);
 }
 
 /** Maps a core status code (TX_ERR_* in assembly/layout.ts) onto a typed error. */

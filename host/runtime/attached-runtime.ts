@@ -6,7 +6,7 @@ import { type Core, instantiateCore } from '../core/core.js';
 import { NestedTransactionError, PmemError, PoolClosedError } from '../errors.js';
 import { type TransactionHost, type TxMode, beginUnderLock, checkDataRange } from './transaction-host.js';
 import { SharedOwnerState } from './owner-state.js';
-import { TransactionLock } from './transaction-lock.js';
+import { type AsyncTransactionLock, TransactionLock } from './transaction-lock.js';
 import { WORKER_FILTER_BYTES, WORKER_SCRATCH_BYTES, WorkerSlots, workerScratchAt } from './worker-slots.js';
 
 /** What a worker needs to attach to a pool (structured-cloneable: post it to the worker). */
@@ -82,16 +82,8 @@ export class AttachedRuntime implements TransactionHost {
     checkDataRange(offset, length, this.handle.dataOffset, this.handle.poolSize);
   }
 
-  lockTransactionsAsync(): Promise<void> {
-    return this.txLock.acquireAsync();
-  }
-
-  tryLockTransactions(): boolean {
-    return this.txLock.tryAcquire();
-  }
-
-  unlockTransactions(): void {
-    this.txLock.release();
+  get asyncLock(): AsyncTransactionLock {
+    return this.txLock;
   }
 
   beginTransaction(log: TxMode): void {

@@ -18,7 +18,7 @@ import { CommitLog, LOG_PAGE } from '../store/commit-log.js';
 import { type TransactionHost, type TxMode, beginUnderLock, checkDataRange } from './transaction-host.js';
 import type { PoolHandle } from './attached-runtime.js';
 import { SharedOwnerState } from './owner-state.js';
-import { TransactionLock } from './transaction-lock.js';
+import { type AsyncTransactionLock, TransactionLock } from './transaction-lock.js';
 import { WorkerSlots, workerMemoryEnd } from './worker-slots.js';
 import { type CacheSummary, cacheSummaries, ownerReader } from './cache-inspection.js';
 import { ImageStore, type ProgressCallback, type SaveOptions, type SaveReport } from '../store/image-store.js';
@@ -414,16 +414,8 @@ export class PoolRuntime implements PowerTarget, TransactionHost {
     this.unsettled = false;
   }
 
-  lockTransactionsAsync(): Promise<void> {
-    return this.txLock.acquireAsync();
-  }
-
-  tryLockTransactions(): boolean {
-    return this.txLock.tryAcquire();
-  }
-
-  unlockTransactions(): void {
-    this.txLock.release();
+  get asyncLock(): AsyncTransactionLock {
+    return this.txLock;
   }
 
   beginTransaction(log: TxMode): void {

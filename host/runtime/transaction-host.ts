@@ -3,7 +3,7 @@
 // same core over the same memory and take the pool's transaction lock.
 import type { Core } from '../core/core.js';
 import { InvalidArgumentError, OutOfBoundsError, PmemError } from '../errors.js';
-import type { TransactionLock } from './transaction-lock.js';
+import type { AsyncTransactionLock, TransactionLock } from './transaction-lock.js';
 
 /** Transaction modes of the core's tx_begin. */
 export const TX_MODES = { redo: 1, undo: 2 } as const;
@@ -18,14 +18,8 @@ export interface TransactionHost {
   assertRunning(): void;
   /** Throws a typed error unless [offset, offset + length) is a valid range of the data region. */
   checkDataRange(offset: unknown, length: unknown): void;
-  /**
-   * Takes the transaction lock without blocking the thread (the async `tx`):
-   * the transaction begun next finds it held. Each call needs one `unlockTransactions`.
-   */
-  lockTransactionsAsync(): Promise<void>;
-  /** Takes the transaction lock if it is free (or this thread holds it); whether it did. */
-  tryLockTransactions(): boolean;
-  unlockTransactions(): void;
+  /** The transaction lock, for the async `tx`: taken before its transaction begins, which then finds it held. */
+  readonly asyncLock: AsyncTransactionLock;
   beginTransaction(log: TxMode): void;
   /** Commits; returns the commit ID, or 0 for a transaction that wrote nothing. */
   commitTransaction(): bigint;
