@@ -3,7 +3,7 @@
 // Everything else is exported below; the README documents the ABI.
 export {
   CONTROL_BASE, SCRATCH_BASE, SCRATCH_SIZE, POOL_BASE, PAGE_SIZE, FLUSH_RING_CAPACITY, TX_LOCK_ADDRESS, WORKERS_ADDRESS,
-  APPLY_SEQUENCE_ADDRESS, OWNER_STATE_ADDRESS, KV_STATS_ADDRESS, thread_area, WRITTEN_FILTER_BYTES,
+  APPLY_SEQUENCE_ADDRESS, OWNER_STATE_ADDRESS, KV_STATS_ADDRESS, thread_area, WRITTEN_FILTER_BYTES, STAGING_BYTES,
 } from "./layout";
 export { xxh64, hash_pages, hash_page_list, hash_scratch, HASH_BATCH } from "./xxhash64";
 export {

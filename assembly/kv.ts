@@ -31,8 +31,8 @@
 import { load32, load64, loadFence } from "./atomics";
 import { heap_alloc, heap_free } from "./heap";
 import {
-  APPLY_SEQUENCE_ADDRESS, CONTROL_BASE, CTL_JOURNAL_SIZE, CTL_META_OFFSET, CTL_POOL_SIZE, CTL_TX_CURSOR, JOURNAL_HEADER,
-  META_KV_DIRECTORY, TX_ERR_NO_SPACE, TX_ERR_TOO_LARGE, TX_OK, ctl, poolAddr, scratch,
+  APPLY_SEQUENCE_ADDRESS, CTL_JOURNAL_SIZE, CTL_META_OFFSET, CTL_POOL_SIZE, CTL_TX_CURSOR, JOURNAL_HEADER,
+  META_KV_DIRECTORY, TX_ERR_NO_SPACE, TX_ERR_TOO_LARGE, TX_OK, ctl, poolAddr, scratch, staging,
 } from "./layout";
 import { pm_flush, pm_mark_dirty } from "./persist";
 import { txLoad32, txLoad64, txRead, txStore64, txWrite } from "./tx";
@@ -99,7 +99,7 @@ const H_STATE: u32 = 128; // the queue state words: one line, read and written o
 const H_SEGMENTS: u32 = 192; // u32 pool offsets of the entry-record segments after the first
 const HEADER_SIZE: u32 = 256;
 
-// Queue state words (u32), kept in WORK during an operation.
+// Queue state words (u32), kept in work() during an operation.
 const S_COLD_HEAD: u32 = 0;
 const S_COLD_USED: u32 = 4; // ring slots in use, holes left by deletes included
 const S_COLD_COUNT: u32 = 8;
@@ -110,8 +110,13 @@ const S_FREE: u32 = 24; // free entry records, linked through E_NEXT (index + 1)
 const S_FRESH: u32 = 28; // records ever used
 const S_FILL: u32 = 32; // where the search for an empty hot slot starts
 const STATE_SIZE: u32 = 36;
-const WORK: usize = CONTROL_BASE + 1024;
-const KEY_SLOT: usize = CONTROL_BASE + 1088; // one entry record staged for a transactional write
+// This thread's staging area (after tx.ts's word): the queue state words, and one entry record staged for a transactional write.
+@inline function work(): usize {
+  return staging() + 64;
+}
+@inline function keySlot(): usize {
+  return staging() + 128;
+}
 
 const BUCKET_SIZE: u32 = 8; // u32 lock word, u32 first entry (index + 1)
 const ENTRY_SIZE: u32 = 24;
@@ -225,32 +230,32 @@ function use(at: u32, statsAt: usize): void {
   return txLoad32(offset);
 }
 function wr32(offset: u32, value: u32): i32 {
-  store<u32>(KEY_SLOT, value);
-  return txWrite(offset, KEY_SLOT, 4);
+  store<u32>(keySlot(), value);
+  return txWrite(offset, keySlot(), 4);
 }
 function rd16(offset: u32): u32 {
-  txRead(offset, 2, KEY_SLOT);
-  return load<u16>(KEY_SLOT);
+  txRead(offset, 2, keySlot());
+  return load<u16>(keySlot());
 }
 function wr64(offset: u32, value: u64): i32 {
-  store<u64>(KEY_SLOT, value);
-  return txWrite(offset, KEY_SLOT, 8);
+  store<u64>(keySlot(), value);
+  return txWrite(offset, keySlot(), 8);
 }
 function wr16(offset: u32, value: u32): i32 {
-  store<u16>(KEY_SLOT, <u16>value);
-  return txWrite(offset, KEY_SLOT, 2);
+  store<u16>(keySlot(), <u16>value);
+  return txWrite(offset, keySlot(), 2);
 }
 @inline function w(field: u32): u32 {
-  return load<u32>(WORK + field);
+  return load<u32>(work() + field);
 }
 @inline function setW(field: u32, value: u32): void {
-  store<u32>(WORK + field, value);
+  store<u32>(work() + field, value);
 }
 function loadState(): void {
-  txRead(kv + H_STATE, STATE_SIZE, WORK);
+  txRead(kv + H_STATE, STATE_SIZE, work());
 }
 function saveState(): i32 {
-  return txWrite(kv + H_STATE, WORK, STATE_SIZE);
+  return txWrite(kv + H_STATE, work(), STATE_SIZE);
 }
 
 @inline function entryAt(index: u32): u32 {
@@ -300,12 +305,12 @@ function keyLengthOf(record: usize): u32 {
 
 /** Whether entry `e` holds `key`, as the open transaction sees it (byte keys compare their bytes). */
 function matches(e: u32, key: u64, keyLength: u32, keySrc: usize): bool {
-  txRead(entryAt(e), ENTRY_SIZE, KEY_SLOT);
-  if (load<u64>(KEY_SLOT + E_KEY) != key || keyLengthOf(KEY_SLOT) != keyLength) return false;
+  txRead(entryAt(e), ENTRY_SIZE, keySlot());
+  if (load<u64>(keySlot() + E_KEY) != key || keyLengthOf(keySlot()) != keyLength) return false;
   if (keyLength == 0) return true;
   // The transaction may have written the value block (a reused one): read it through the transaction.
   const compared = scratch() + KV_MAX_KEY;
-  txRead(load<u32>(KEY_SLOT + E_VALUE), keyLength, compared);
+  txRead(load<u32>(keySlot() + E_VALUE), keyLength, compared);
   return memory.compare(compared, keySrc, keyLength) == 0;
 }
 
@@ -320,8 +325,8 @@ function find(key: u64, keyLength: u32, keySrc: usize): u32 {
 }
 
 function tagOf(e: u32): u8 {
-  txRead(entryAt(e) + E_TAG, 1, KEY_SLOT);
-  return load<u8>(KEY_SLOT) & TAG_QUEUE;
+  txRead(entryAt(e) + E_TAG, 1, keySlot());
+  return load<u8>(keySlot()) & TAG_QUEUE;
 }
 function posOf(e: u32): u32 {
   return rd32(entryAt(e) + E_POS) & POS_MASK;
@@ -330,9 +335,9 @@ function posOf(e: u32): u32 {
 /** Removes entry `e` from its bucket chain and puts its record on the free list. */
 function unlinkAndFree(e: u32): i32 {
   const at = entryAt(e);
-  txRead(at, ENTRY_SIZE, KEY_SLOT);
-  const bucket = bucketOf(load<u64>(KEY_SLOT + E_KEY));
-  const next = load<u32>(KEY_SLOT + E_NEXT);
+  txRead(at, ENTRY_SIZE, keySlot());
+  const bucket = bucketOf(load<u64>(keySlot() + E_KEY));
+  const next = load<u32>(keySlot() + E_NEXT);
   lockBucket(bucket);
   let prev: u32 = 0;
   let cur = rd32(bucket + 4);
@@ -342,9 +347,9 @@ function unlinkAndFree(e: u32): i32 {
   }
   let status = wr32(prev == 0 ? bucket + 4 : entryAt(prev) + E_NEXT, next);
   unlockBucket(bucket);
-  memory.fill(KEY_SLOT, 0, ENTRY_SIZE);
-  store<u32>(KEY_SLOT + E_NEXT, w(S_FREE));
-  if (status == TX_OK) status = txWrite(at, KEY_SLOT, ENTRY_SIZE);
+  memory.fill(keySlot(), 0, ENTRY_SIZE);
+  store<u32>(keySlot() + E_NEXT, w(S_FREE));
+  if (status == TX_OK) status = txWrite(at, keySlot(), ENTRY_SIZE);
   setW(S_FREE, e);
   return status;
 }
@@ -352,11 +357,11 @@ function unlinkAndFree(e: u32): i32 {
 /** Records entry `e`'s new place: hot slot `slot`. */
 function moveToHot(e: u32, slot: u32): i32 {
   const at = entryAt(e);
-  txRead(at, ENTRY_SIZE, KEY_SLOT);
-  store<u32>(KEY_SLOT + E_POS, (load<u32>(KEY_SLOT + E_POS) & ~POS_MASK) | slot);
-  store<u8>(KEY_SLOT + E_TAG, (load<u8>(KEY_SLOT + E_TAG) & ~TAG_QUEUE) | TAG_HOT);
-  store<u8>(KEY_SLOT + E_FLAGS, 0);
-  return txWrite(at + E_POS, KEY_SLOT + E_POS, ENTRY_SIZE - E_POS);
+  txRead(at, ENTRY_SIZE, keySlot());
+  store<u32>(keySlot() + E_POS, (load<u32>(keySlot() + E_POS) & ~POS_MASK) | slot);
+  store<u8>(keySlot() + E_TAG, (load<u8>(keySlot() + E_TAG) & ~TAG_QUEUE) | TAG_HOT);
+  store<u8>(keySlot() + E_FLAGS, 0);
+  return txWrite(at + E_POS, keySlot() + E_POS, ENTRY_SIZE - E_POS);
 }
 
 /** Frees the value of `e` and forgets it. */
@@ -386,8 +391,8 @@ function ghostHash(key: u64): u64 {
 /** Forgets entry `e` (value and record), leaving its key's fingerprint in the ghost. */
 function ghostPush(e: u32): i32 {
   if (ghostSlots == 0) return forget(e);
-  txRead(entryAt(e), 8, KEY_SLOT);
-  const h = ghostHash(load<u64>(KEY_SLOT));
+  txRead(entryAt(e), 8, keySlot());
+  const h = ghostHash(load<u64>(keySlot()));
   const slot = ghostSlotOf(h);
   if (rd16(slot) == 0) setW(S_GHOST_COUNT, w(S_GHOST_COUNT) + 1);
   const status = wr16(slot, fingerprintOf(h));
@@ -534,14 +539,14 @@ function newValue(keySrc: usize, keyLength: u32, src: usize, length: u32): i64 {
 }
 
 function writeNewEntry(e: u32, key: u64, keyLength: u32, value: u32, length: u32, next: u32, tag: u8, pos: u32): i32 {
-  memory.fill(KEY_SLOT, 0, ENTRY_SIZE);
-  store<u64>(KEY_SLOT + E_KEY, key);
-  store<u32>(KEY_SLOT + E_NEXT, next);
-  store<u32>(KEY_SLOT + E_VALUE, value);
-  store<u32>(KEY_SLOT + E_POS, keyLength == 0 ? pos : pos | ((keyLength - 1) << 24));
-  store<u8>(KEY_SLOT + E_TAG, keyLength == 0 ? tag : tag | TAG_BYTE_KEY);
-  store<u16>(KEY_SLOT + E_LENGTH, <u16>length);
-  return txWrite(entryAt(e), KEY_SLOT, ENTRY_SIZE);
+  memory.fill(keySlot(), 0, ENTRY_SIZE);
+  store<u64>(keySlot() + E_KEY, key);
+  store<u32>(keySlot() + E_NEXT, next);
+  store<u32>(keySlot() + E_VALUE, value);
+  store<u32>(keySlot() + E_POS, keyLength == 0 ? pos : pos | ((keyLength - 1) << 24));
+  store<u8>(keySlot() + E_TAG, keyLength == 0 ? tag : tag | TAG_BYTE_KEY);
+  store<u16>(keySlot() + E_LENGTH, <u16>length);
+  return txWrite(entryAt(e), keySlot(), ENTRY_SIZE);
 }
 
 function newEntry(): u32 {
@@ -654,11 +659,11 @@ function grow(): i32 {
 /** Writes the bucket tables and the buckets moved, and bumps the generation: every change of the geometry ends here. */
 function writeTables(table: u32, oldTable: u32, moved: u32): i32 {
   generation++;
-  store<u32>(KEY_SLOT, table);
-  store<u32>(KEY_SLOT + 4, oldTable);
-  store<u32>(KEY_SLOT + 8, moved);
-  store<u32>(KEY_SLOT + 12, generation);
-  return txWrite(kv + H_TABLE, KEY_SLOT, 16);
+  store<u32>(keySlot(), table);
+  store<u32>(keySlot() + 4, oldTable);
+  store<u32>(keySlot() + 8, moved);
+  store<u32>(keySlot() + 12, generation);
+  return txWrite(kv + H_TABLE, keySlot(), 16);
 }
 
 /** Old buckets this set moves: enough that the move ends before the cache fills again. */
@@ -882,7 +887,7 @@ export function kv_get_many_num(at: u32, stats: usize, keys: usize, n: u32, leng
  */
 export function kv_set_many_num(at: u32, stats: usize, keys: usize, n: u32, lengths: usize, values: usize, stride: u32): i32 {
   use(at, stats);
-  loadState(); // the queue state stays in WORK from one set to the next
+  loadState(); // the queue state stays in work() from one set to the next
   let done: u32 = 0;
   for (; done < n; done++) {
     if (done > 0 && (journalRoom() < stride + 2 * SET_JOURNAL_BYTES || done >= SETS_PER_TRANSACTION)) break;

@@ -103,6 +103,8 @@ export const CTL_FLUSH_HINTS: u32 = 336;
 export const TX_LOCK_ADDRESS: usize = CONTROL_BASE + CTL_TX_LOCK;
 export const WORKERS_ADDRESS: usize = CONTROL_BASE + CTL_WORKERS;
 export const CTL_HEAP_HINTS: u32 = 768; // u32 chunk, u32 bitmap word per size class: where to look first
+export const CTL_STAGING: u32 = 1024; // the owner's staging area (STAGING_BYTES): see staging()
+export const STAGING_BYTES: u32 = 256;
 export const CTL_WRITTEN_FILTER: u32 = 2048; // the owner's filter of the lines its open redo transaction wrote
 export const WRITTEN_FILTER_BYTES: u32 = 1024;
 export const CTL_KV_STATS: u32 = 3072; // per open cache handle: 16 blocks of 64 bytes
@@ -128,24 +130,35 @@ export const HEADER_NEWER_VERSION: i32 = 2;
 export const HEADER_BAD_CHECKSUM: i32 = 3;
 export const HEADER_BAD_GEOMETRY: i32 = 4;
 
-// This instance's scratch area and written-lines filter: the owner's at
-// SCRATCH_BASE and in the control block, an attached worker's in its slot (core
-// instances are per thread, and so are their globals). The filter is cleared at
-// every transaction's begin: one shared by all threads moved its 16 lines
-// between the cores at every hand-over of the transaction lock (2 workers, 50%
-// cache sets: 1.8 M ops/s with a shared filter, 2.25 M with one per thread).
+// This instance's scratch area, written-lines filter and staging area: the
+// owner's at SCRATCH_BASE and in the control block, an attached worker's in its
+// slot (core instances are per thread, and so are their globals). The filter is
+// cleared at every transaction's begin, and the staging area holds the words a
+// transaction stages for its reads and writes: areas shared by all threads
+// moved their lines between the cores at every hand-over of the transaction
+// lock (2 workers, 50% cache sets: 1.8 M ops/s with a shared filter, 2.25 M
+// with one per thread).
 let threadScratch: usize = SCRATCH_BASE;
 let threadFilter: usize = CONTROL_BASE + CTL_WRITTEN_FILTER;
+let threadStaging: usize = CONTROL_BASE + CTL_STAGING;
 @inline export function scratch(): usize {
   return threadScratch;
 }
 @inline export function writtenFilter(): usize {
   return threadFilter;
 }
-/** Points this instance's scratch area and written-lines filter (WRITTEN_FILTER_BYTES) at an attached worker's own. */
-export function thread_area(scratchAddress: usize, filterAddress: usize): void {
+/** This thread's staging area (STAGING_BYTES): a transaction's staged words (tx.ts) and a cache's (kv.ts). */
+@inline export function staging(): usize {
+  return threadStaging;
+}
+/**
+ * Points this instance's scratch area, written-lines filter (WRITTEN_FILTER_BYTES)
+ * and staging area (STAGING_BYTES) at an attached worker's own.
+ */
+export function thread_area(scratchAddress: usize, filterAddress: usize, stagingAddress: usize): void {
   threadScratch = scratchAddress;
   threadFilter = filterAddress;
+  threadStaging = stagingAddress;
 }
 
 @inline export function poolAddr(offset: usize): usize {

@@ -2,16 +2,18 @@
 // default) or undo. Every structural update of the pool, allocator metadata
 // included, goes through txWrite, so one commit makes all of it durable at once.
 import {
-  CONTROL_BASE, CTL_COMMIT_ID, CTL_DURABLE, CTL_ISSUED, CTL_DATA_OFFSET, CTL_META_OFFSET, CTL_POOL_SIZE, CTL_TX_MODE, META_ROOT,
-  STATE_LAST_COMMIT_ID, TX_ERR_BOUNDS, TX_ERR_STATE, TX_NONE, TX_OK, TX_REDO, TX_UNDO, ctl, poolAddr, setCtl,
+  CTL_COMMIT_ID, CTL_DURABLE, CTL_ISSUED, CTL_DATA_OFFSET, CTL_META_OFFSET, CTL_POOL_SIZE, CTL_TX_MODE, META_ROOT,
+  STATE_LAST_COMMIT_ID, TX_ERR_BOUNDS, TX_ERR_STATE, TX_NONE, TX_OK, TX_REDO, TX_UNDO, ctl, poolAddr, setCtl, staging,
 } from "./layout";
 import { load64 } from "./atomics";
 import { mayBeWritten, redoAbort, redoAppend, redoBegin, redoCommit, redoRead, redoRecover } from "./journal";
 import { pm_fence, pool_set_last_commit_id } from "./persist";
 import { undoAbort, undoBegin, undoCommit, undoCommittedId, undoRecover, undoWrite } from "./undo";
 
-/** Where typed values are staged on their way into a transaction (per instance, in the control block). */
-const VALUE_SLOT: usize = CONTROL_BASE + 512;
+/** Where this thread stages a word it reads or writes transactionally (the first bytes of its staging area). */
+@inline function valueSlot(): usize {
+  return staging();
+}
 
 @inline export function txMode(): u32 {
   return ctl<u32>(CTL_TX_MODE);
@@ -39,19 +41,19 @@ export function txRead(offset: u32, length: u32, dst: usize): void {
 /** A transactional 8-byte read: a plain load unless the open redo transaction may have written the line. */
 export function txLoad64(offset: u32): u64 {
   if (txMode() != TX_REDO || !mayBeWritten(offset, 8)) return load<u64>(poolAddr(offset));
-  redoRead(offset, 8, VALUE_SLOT);
-  return load<u64>(VALUE_SLOT);
+  redoRead(offset, 8, valueSlot());
+  return load<u64>(valueSlot());
 }
 
 export function txLoad32(offset: u32): u32 {
   if (txMode() != TX_REDO || !mayBeWritten(offset, 4)) return load<u32>(poolAddr(offset));
-  redoRead(offset, 4, VALUE_SLOT);
-  return load<u32>(VALUE_SLOT);
+  redoRead(offset, 4, valueSlot());
+  return load<u32>(valueSlot());
 }
 
 export function txStore64(offset: u32, value: u64): i32 {
-  store<u64>(VALUE_SLOT, value);
-  return txWrite(offset, VALUE_SLOT, 8);
+  store<u64>(valueSlot(), value);
+  return txWrite(offset, valueSlot(), 8);
 }
 
 export function tx_begin(mode: u32): i32 {
@@ -82,8 +84,8 @@ export function tx_read(offset: u32, length: u32, dst: usize): i32 {
 // Typed accessors. The host checks bounds first; these trap if it did not.
 export function tx_get_u32(offset: u32): u32 {
   if (!inData(offset, 4)) unreachable();
-  txRead(offset, 4, VALUE_SLOT);
-  return load<u32>(VALUE_SLOT);
+  txRead(offset, 4, valueSlot());
+  return load<u32>(valueSlot());
 }
 export function tx_get_u64(offset: u32): u64 {
   if (!inData(offset, 8)) unreachable();
@@ -91,13 +93,13 @@ export function tx_get_u64(offset: u32): u64 {
 }
 export function tx_get_f64(offset: u32): f64 {
   if (!inData(offset, 8)) unreachable();
-  txRead(offset, 8, VALUE_SLOT);
-  return load<f64>(VALUE_SLOT);
+  txRead(offset, 8, valueSlot());
+  return load<f64>(valueSlot());
 }
 export function tx_set_u32(offset: u32, value: u32): i32 {
   if (!inData(offset, 4)) return TX_ERR_BOUNDS;
-  store<u32>(VALUE_SLOT, value);
-  return txWrite(offset, VALUE_SLOT, 4);
+  store<u32>(valueSlot(), value);
+  return txWrite(offset, valueSlot(), 4);
 }
 export function tx_set_u64(offset: u32, value: u64): i32 {
   if (!inData(offset, 8)) return TX_ERR_BOUNDS;
@@ -105,8 +107,8 @@ export function tx_set_u64(offset: u32, value: u64): i32 {
 }
 export function tx_set_f64(offset: u32, value: f64): i32 {
   if (!inData(offset, 8)) return TX_ERR_BOUNDS;
-  store<f64>(VALUE_SLOT, value);
-  return txWrite(offset, VALUE_SLOT, 8);
+  store<f64>(valueSlot(), value);
+  return txWrite(offset, valueSlot(), 8);
 }
 
 /** The persistent root: a pool offset the application finds its data from. */

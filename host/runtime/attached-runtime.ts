@@ -7,7 +7,7 @@ import { NestedTransactionError, PmemError, PoolClosedError } from '../errors.js
 import { type TransactionHost, type TxMode, beginUnderLock, checkDataRange } from './transaction-host.js';
 import { SharedOwnerState } from './owner-state.js';
 import { type AsyncTransactionLock, TransactionLock } from './transaction-lock.js';
-import { WORKER_FILTER_BYTES, WORKER_SCRATCH_BYTES, WorkerSlots, workerScratchAt } from './worker-slots.js';
+import { WORKER_FILTER_BYTES, WORKER_SCRATCH_BYTES, WORKER_STAGING_BYTES, WorkerSlots, workerScratchAt } from './worker-slots.js';
 
 /** What a worker needs to attach to a pool (structured-cloneable: post it to the worker). */
 export interface PoolHandle {
@@ -34,9 +34,13 @@ export class AttachedRuntime implements TransactionHost {
   ) {
     const buffer = handle.memory.buffer;
     this.scratch = new Uint8Array(buffer, workerScratchAt(handle.memoryEnd, slot), WORKER_SCRATCH_BYTES);
-    // The core instance's answers land in this slot's scratch area; its transactions mark lines in the slot's filter.
-    if (core.WRITTEN_FILTER_BYTES.value !== WORKER_FILTER_BYTES) throw new PmemError('EINTERNAL', 'the core and host disagree on the filter size');
-    core.thread_area(this.scratch.byteOffset, this.scratch.byteOffset + WORKER_SCRATCH_BYTES);
+    // The core instance's answers land in this slot's scratch area; its transactions mark lines in the slot's
+    // filter and stage words in the slot's staging area.
+    if (core.WRITTEN_FILTER_BYTES.value !== WORKER_FILTER_BYTES || core.STAGING_BYTES.value !== WORKER_STAGING_BYTES) {
+      throw new PmemError('EINTERNAL', 'the core and host disagree on the per-thread area sizes');
+    }
+    const filterAt = this.scratch.byteOffset + WORKER_SCRATCH_BYTES;
+    core.thread_area(this.scratch.byteOffset, filterAt, filterAt + WORKER_FILTER_BYTES);
     this.txLock = new TransactionLock(buffer, core.TX_LOCK_ADDRESS.value);
     this.ownerState = new SharedOwnerState(buffer, core.OWNER_STATE_ADDRESS.value);
   }
@@ -45,9 +49,9 @@ export class AttachedRuntime implements TransactionHost {
     return this.handle.memory;
   }
 
-  /** Linear address of the counters of this thread's cache handle `index` (after the scratch area and filter). */
+  /** Linear address of the counters of this thread's cache handle `index` (after the scratch, filter and staging areas). */
   statsAt(index: number): number {
-    return this.scratch.byteOffset + WORKER_SCRATCH_BYTES + WORKER_FILTER_BYTES + index * this.core.KV_STATS_BYTES.value;
+    return this.scratch.byteOffset + WORKER_SCRATCH_BYTES + WORKER_FILTER_BYTES + WORKER_STAGING_BYTES + index * this.core.KV_STATS_BYTES.value;
   }
 
   /** Nothing to write: eadr and nvdimm-n pools have no commit log. */
