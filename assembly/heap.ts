@@ -39,6 +39,11 @@ function classFor(size: u64): u32 {
   return 64 - <u32>clz<u64>(size - 1) - 3;
 }
 
+/** Whether a block heap_alloc gave for `allocated` bytes is the size heap_alloc would give for `size` (both small). */
+export function heapSameSlot(allocated: u32, size: u32): bool {
+  return allocated <= slotSize(MAX_CLASS) && size <= slotSize(MAX_CLASS) && classFor(allocated) == classFor(size);
+}
+
 function allocLarge(size: u64): i64 {
   const need = <u32>((size + CHUNK_SIZE - 1) >> CHUNK_SHIFT);
   const count = chunkCount();

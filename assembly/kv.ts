@@ -29,7 +29,7 @@
 // it. Hints that no invariant depends on (the cold "hit" flag, HOT/ARMED
 // states, bucket lock words) are plain stores.
 import { load32, load64, loadFence } from "./atomics";
-import { heap_alloc, heap_free } from "./heap";
+import { heap_alloc, heap_free, heapSameSlot } from "./heap";
 import {
   APPLY_SEQUENCE_ADDRESS, CTL_JOURNAL_SIZE, CTL_META_OFFSET, CTL_POOL_SIZE, CTL_TX_CURSOR, JOURNAL_HEADER,
   META_KV_DIRECTORY, TX_ERR_NO_SPACE, TX_ERR_TOO_LARGE, TX_OK, ctl, poolAddr, scratch, staging,
@@ -560,15 +560,27 @@ function newEntry(): u32 {
   return fresh;
 }
 
-/** Replaces the value of a cold or hot entry. */
+/**
+ * Replaces the value of a cold or hot entry: in its block when the new value
+ * needs a block of the same size (the redo journal carries the value either
+ * way, and the allocator's lines are spared), else in a new block.
+ */
 function replaceValue(e: u32, keySrc: usize, keyLength: u32, src: usize, length: u32): i32 {
   const at = entryAt(e);
-  const block = newValue(keySrc, keyLength, src, length);
-  if (block < 0) return <i32>block;
-  let status = heap_free(rd32(at + E_VALUE));
-  if (status == TX_OK) status = wr32(at + E_VALUE, <u32>block);
-  if (status == TX_OK) status = wr16(at + E_LENGTH, length);
-  if (status == TX_OK && tagOf(e) == TAG_HOT) setHotState(posOf(e), STATE_HOT);
+  const oldLength = rd16(at + E_LENGTH);
+  let status: i32 = TX_OK;
+  if (heapSameSlot(max<u32>(keyLength + oldLength, 1), max<u32>(keyLength + length, 1))) {
+    status = txWrite(rd32(at + E_VALUE) + keyLength, src, length);
+    if (status == TX_OK && length != oldLength) status = wr16(at + E_LENGTH, length);
+  } else {
+    const block = newValue(keySrc, keyLength, src, length);
+    if (block < 0) return <i32>block;
+    status = heap_free(rd32(at + E_VALUE));
+    if (status == TX_OK) status = wr32(at + E_VALUE, <u32>block);
+    if (status == TX_OK) status = wr16(at + E_LENGTH, length);
+  }
+  // A set counts as a hit: an armed entry is HOT again (a store only if it was armed, as a hit makes).
+  if (status == TX_OK && tagOf(e) == TAG_HOT && hotState(posOf(e)) != STATE_HOT) setHotState(posOf(e), STATE_HOT);
   return status;
 }
 

@@ -12,7 +12,7 @@ import { growthLatency } from './lib/growth-latency.mjs';
 const CAPACITY = 100_000;
 const UNIVERSE = CAPACITY * 10;
 const OPERATIONS = 2_000_000; // per worker
-const RUNS = 3;
+const RUNS = 5;
 const WORKLOADS = { 'read-heavy (95% get)': 0.05, 'mixed (50% set)': 0.5 };
 
 async function run(pool, workers, setShare, seed) {

@@ -106,6 +106,24 @@ describe('persistent cache', () => {
     await small.close();
   });
 
+  it('writes a value that needs a block of the same size in place: no block changes, even with the heap full', async () => {
+    const pool = await memoryPool(2 * MiB);
+    const kv = pool.kv('big', { capacity: 1000 });
+    let failure: string | undefined;
+    for (let i = 0; i < 1000 && !failure; i++) failure = codeOf(() => kv.set(i, new Uint8Array(KV_MAX_VALUE_BYTES)));
+    expect(failure).toBe('ENOSPC');
+    const blocks = pool.info().heap.blocks;
+    const replacement = patternBytes(KV_MAX_VALUE_BYTES, 7);
+    kv.set(0, replacement);
+    expect(kv.get(0)).toEqual(replacement);
+    const shorter = patternBytes(KV_MAX_VALUE_BYTES - 100, 8);
+    kv.set(1, shorter);
+    expect(kv.get(1)).toEqual(shorter);
+    expect(pool.info().heap.blocks).toBe(blocks);
+    kv.check();
+    await pool.close();
+  });
+
   it('a growing cache doubles its records and buckets up to maxCapacity, and finds every key while its buckets move', async () => {
     for (const rehash of ['incremental', 'stop-the-world'] as const) {
       const pool = await memoryPool();
