@@ -364,14 +364,35 @@ function moveToHot(e: u32, slot: u32): i32 {
   return txWrite(at + E_POS, keySlot() + E_POS, ENTRY_SIZE - E_POS);
 }
 
-/** Frees the value of `e` and forgets it. */
+// A set that evicts usually needs a block of the size it just freed: the first
+// value block an operation's evictions let go of is kept as its spare, and
+// newValue takes it instead of a free and an allocation of the same size (both
+// journaled). Every operation that may forget an entry starts with no spare
+// and ends with releaseSpare.
+let spare: u32 = 0;
+/** Bytes the spare block was allocated for. */
+let spareSize: u32 = 0;
+
+/** Lets go of the value of `e` (into the spare, or freed) and forgets it. */
 function forget(e: u32): i32 {
-  const value = rd32(entryAt(e) + E_VALUE);
-  if (value != 0) {
+  txRead(entryAt(e), ENTRY_SIZE, keySlot());
+  const value = load<u32>(keySlot() + E_VALUE);
+  if (value != 0 && spare == 0) {
+    spare = value;
+    spareSize = max<u32>(keyLengthOf(keySlot()) + load<u16>(keySlot() + E_LENGTH), 1);
+  } else if (value != 0) {
     const status = heap_free(value);
     if (status != TX_OK) return status;
   }
   return unlinkAndFree(e);
+}
+
+/** Frees the spare block if the operation did not use it; passes `status` on (or the free's failure). */
+function releaseSpare(status: i32): i32 {
+  if (spare == 0) return status;
+  const freed = heap_free(spare);
+  spare = 0;
+  return status == TX_OK ? freed : status;
 }
 
 // Ghost table: one 16-bit fingerprint per slot, the slot and the fingerprint
@@ -529,10 +550,20 @@ function roomForHot(): i64 {
   return hotSlotFor();
 }
 
-/** A new value block holding the key bytes, then the value. */
+/** A new value block holding the key bytes, then the value: the spare if it has the size, else a new one. */
 function newValue(keySrc: usize, keyLength: u32, src: usize, length: u32): i64 {
-  const block = heap_alloc(max<u32>(keyLength + length, 1));
-  if (block < 0) return block;
+  const size = max<u32>(keyLength + length, 1);
+  let block: i64;
+  if (spare != 0 && heapSameSlot(spareSize, size)) {
+    block = spare;
+    spare = 0;
+  } else {
+    // A spare of another size is freed first: its chunk may be the room the new block needs.
+    const freed = releaseSpare(TX_OK);
+    if (freed != TX_OK) return freed;
+    block = heap_alloc(size);
+    if (block < 0) return block;
+  }
   let status = txWrite(<u32>block, keySrc, keyLength);
   if (status == TX_OK) status = txWrite(<u32>block + keyLength, src, length);
   return status != TX_OK ? <i64>status : block;
@@ -585,6 +616,11 @@ function replaceValue(e: u32, keySrc: usize, keyLength: u32, src: usize, length:
 }
 
 function set(key: u64, keySrc: usize, keyLength: u32, src: usize, length: u32): i32 {
+  spare = 0; // a trap may have ended the last operation before its release
+  return releaseSpare(setEntry(key, keySrc, keyLength, src, length));
+}
+
+function setEntry(key: u64, keySrc: usize, keyLength: u32, src: usize, length: u32): i32 {
   count(ST_SETS);
   reserve = keyLength + length + SET_JOURNAL_BYTES;
   let e = find(key, keyLength, keySrc);
@@ -753,6 +789,7 @@ function liveBucket(n: u32): u32 {
 
 /** Removes `key`; returns 1 if it was present, 0 if not, or a negative status. */
 function remove(key: u64, keySrc: usize, keyLength: u32): i32 {
+  spare = 0;
   loadState();
   const e = find(key, keyLength, keySrc);
   if (e == 0) {
@@ -771,7 +808,7 @@ function remove(key: u64, keySrc: usize, keyLength: u32): i32 {
     setW(S_HOT_COUNT, w(S_HOT_COUNT) - 1);
     status = wr32(hotAt + pos * 4, 0);
   }
-  if (status == TX_OK) status = forget(e);
+  if (status == TX_OK) status = releaseSpare(forget(e));
   if (status == TX_OK) status = saveState();
   return status != TX_OK ? status : 1;
 }

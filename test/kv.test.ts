@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { KV_MAX_KEY_BYTES, KV_MAX_VALUE_BYTES, MemoryStore, Pool } from '../host/api/index.js';
+import { seededRandom } from '../host/device/prng.js';
 import { MiB, codeOf, patternBytes, tempDir } from './helpers.js';
 
 const memoryPool = (size = 16 * MiB, device: 'eadr' | 'adr' | 'nvdimm-n' = 'eadr') =>
@@ -120,6 +121,28 @@ describe('persistent cache', () => {
     kv.set(1, shorter);
     expect(kv.get(1)).toEqual(shorter);
     expect(pool.info().heap.blocks).toBe(blocks);
+    kv.check();
+    await pool.close();
+  });
+
+  it('frees every value block with its entry: after sets of mixed sizes, deletes and evictions, deleting every key leaves the empty cache', async () => {
+    const seed = 7;
+    const random = seededRandom(seed);
+    const pool = await memoryPool();
+    const kv = pool.kv('leaks', { capacity: 64 });
+    const empty = pool.info().heap.blocks;
+    const keys = new Set<number | string>();
+    for (let i = 0; i < 5000; i++) {
+      const n = Math.floor(random() * 300);
+      const key = random() < 0.5 ? n : `key-${n}`;
+      keys.add(key);
+      if (random() < 0.2) kv.delete(key);
+      else kv.set(key, new Uint8Array(1 + Math.floor(random() * 100)));
+    }
+    expect(kv.stats().evictions, `seed ${seed}`).toBeGreaterThan(1000);
+    expect(pool.info().heap.blocks, `seed ${seed}`).toBe(empty + kv.stats().cold + kv.stats().hot);
+    for (const key of keys) kv.delete(key);
+    expect(pool.info().heap.blocks, `seed ${seed}`).toBe(empty);
     kv.check();
     await pool.close();
   });
