@@ -95,6 +95,7 @@ const H_TABLE: u32 = 108; // pool offset of the current bucket table
 const H_OLD_TABLE: u32 = 112; // the table being moved out of while the cache grows, else 0
 const H_MIGRATED: u32 = 116; // buckets of the old table moved so far
 const H_GENERATION: u32 = 120; // counts the commits that changed the geometry (capacity, tables, buckets moved)
+const H_HASH_SEED: u32 = 124; // u32 drawn at random when the cache is made: keys the bucket hash (0 in older caches: unkeyed)
 const H_STATE: u32 = 128; // the queue state words: one line, read and written once per operation
 const H_SEGMENTS: u32 = 192; // u32 pool offsets of the entry-record segments after the first
 const HEADER_SIZE: u32 = 256;
@@ -164,6 +165,8 @@ let oldBucketsAt: u32 = 0;
 let oldMask: u32 = 0;
 let migrated: u32 = 0;
 let generation: u32 = 0;
+/** The bucket hash's key, from the cache's seed. */
+let hashKey: u64 = 0;
 let blockingRehash = false;
 let firstEntries: u32 = 0;
 /** A segment added by the open transaction, not yet in place in the header (index 0: none). */
@@ -202,6 +205,7 @@ function use(at: u32, statsAt: usize): void {
   oldMask = (buckets >> 1) - 1;
   migrated = load<u32>(base + H_MIGRATED);
   generation = load<u32>(base + H_GENERATION);
+  hashKey = <u64>load<u32>(base + H_HASH_SEED) * 0x9e3779b97f4a7c15;
   addedSegment = 0;
   firstEntries = load<u32>(base + H_ENTRIES);
   entriesAt = at + HEADER_SIZE;
@@ -268,8 +272,14 @@ function grownEntryAt(i: u32): u32 {
   const segment = k == addedSegment ? addedSegmentAt : load<u32>(poolAddr(kv + H_SEGMENTS + k * 4));
   return segment + (i - (firstEntries << (k - 1))) * ENTRY_SIZE;
 }
+/**
+ * The bucket hash, keyed by the cache's seed: keys chosen to share one bucket
+ * (a chain too long to move, every lookup a long walk) cannot be worked out
+ * without the seed.
+ */
 @inline function bucketHash(key: u64): u32 {
-  let h = key ^ (key >> 33);
+  let h = key ^ hashKey;
+  h ^= h >> 33;
   h *= 0xff51afd7ed558ccd;
   return <u32>(h ^ (h >> 33));
 }
@@ -987,9 +997,10 @@ function zeroedBlock(size: u32): i64 {
  * Creates a cache named by the `nameLength` bytes at the start of the scratch
  * area, inside the open transaction. Its rings and buckets are zeroed in place
  * and flushed, so the commit's fence makes them durable with the header.
- * Returns the cache's pool offset, or a negative status.
+ * `hashSeed` (random, not 0) keys its bucket hash. Returns the cache's pool
+ * offset, or a negative status.
  */
-export function kv_create(cap: u32, maxCap: u32, flags: u32, nameLength: u32): i64 {
+export function kv_create(cap: u32, maxCap: u32, flags: u32, nameLength: u32, hashSeed: u32): i64 {
   const block = zeroedBlock(plan(cap, flags));
   if (block < 0) return block;
   const table = zeroedBlock((bucketMask + 1) * BUCKET_SIZE);
@@ -1007,6 +1018,7 @@ export function kv_create(cap: u32, maxCap: u32, flags: u32, nameLength: u32): i
   store<u32>(header + H_GHOST_SLOTS, ghostSlots);
   store<u32>(header + H_BUCKETS, bucketMask + 1);
   store<u32>(header + H_ENTRIES, cap);
+  store<u32>(header + H_HASH_SEED, hashSeed);
   const directory = <u32>ctl<u64>(CTL_META_OFFSET) + META_KV_DIRECTORY;
   store<u32>(header + H_NEXT, <u32>txLoad64(directory));
   store<u32>(header + H_NAME_LENGTH, nameLength);

@@ -178,6 +178,24 @@ describe('persistent cache', () => {
     }
   });
 
+  it('keys its bucket hash: 2,100 keys that share one bucket of the unkeyed hash grow a cache like any others', async () => {
+    // Integer keys whose unkeyed bucket hash (the core's, seed 0) has its low 10 bits 0: one chain up to 1,024 buckets,
+    // longer than a 16 KiB journal can move when the table doubles past that and the cache must double again.
+    const C = 0xff51afd7ed558ccdn;
+    const crafted: number[] = [];
+    for (let k = 1n; crafted.length < 2100; k++) {
+      const h = BigInt.asUintN(64, (k ^ (k >> 33n)) * C);
+      if (((h ^ (h >> 33n)) & 1023n) === 0n) crafted.push(Number(k));
+    }
+    const pool = await memoryPool(4 * MiB);
+    const kv = pool.kv('crafted', { capacity: 16, maxCapacity: 4096, evict: 'none' });
+    for (const key of crafted) kv.set(key, 'v');
+    expect(kv.stats()).toMatchObject({ cold: 2100, capacity: 4096 });
+    for (const key of crafted) expect(kv.has(key)).toBe(true);
+    kv.check();
+    await pool.close();
+  });
+
   it('setMany into a full growing cache doubles it once per transaction, however many doublings the batch needs', async () => {
     const pool = await memoryPool();
     const kv = pool.kv('tiny', { capacity: 2, maxCapacity: 4096, evict: 'none' });

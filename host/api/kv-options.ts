@@ -78,6 +78,11 @@ export function creationFlags(options: ParsedKvOptions, core: Core): number {
     | (options.rehash === 'stop-the-world' ? core.KV_REHASH_BLOCKING.value : 0);
 }
 
+/** A new cache's bucket-hash seed: random, so that keys sharing one bucket cannot be chosen ahead; never 0 (unkeyed). */
+export function hashSeed(): number {
+  return crypto.getRandomValues(new Uint32Array(1))[0] || 1;
+}
+
 /** Throws unless an existing cache `name`, described by `info`, is what `options` ask for (where they ask). */
 export function checkMatches(name: string, info: CacheInfo, options: ParsedKvOptions): void {
   const { capacity, maxCapacity, evict, rehash } = options;

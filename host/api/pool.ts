@@ -4,7 +4,7 @@ import type { DeviceCounters, NvdimmDevice } from '../device/nvdimm-device.js';
 import { type DevicePersonality, parsePersonality } from '../device/personality.js';
 import { InvalidArgumentError, NoSpaceError, PoolNotFoundError } from '../errors.js';
 import { Kv, findCache } from './kv.js';
-import { type KvOptions, type ParsedKvOptions, checkCreatable, checkMatches, creationFlags, parseKvOptions } from './kv-options.js';
+import { type KvOptions, type ParsedKvOptions, checkCreatable, checkMatches, creationFlags, hashSeed, parseKvOptions } from './kv-options.js';
 import { type Transaction, type TxOptions, parseLog, runTransaction, runTransactionAsync } from './transaction.js';
 import { AttachedPool } from './attached-pool.js';
 import type { PoolHandle } from '../runtime/attached-runtime.js';
@@ -171,7 +171,7 @@ export class Pool {
     runtime.prepareRawStore();
     runtime.beginTransaction('redo');
     runtime.scratch.set(nameBytes);
-    const offset = Number(runtime.core.kv_create(capacity, maxCapacity, flags, nameBytes.length));
+    const offset = Number(runtime.core.kv_create(capacity, maxCapacity, flags, nameBytes.length, hashSeed()));
     if (offset < 0) {
       runtime.abortTransaction();
       throw new NoSpaceError(runtime.core.kv_block_size(capacity, flags));
