@@ -78,7 +78,8 @@ export const KV_ERR_FULL: i32 = -7;
 
 // The cache's block: header, entry records, cold ring, hot ring, ghost table, hot states. The bucket
 // table and the entry records added by growth are blocks of their own.
-const KV_MAGIC: u32 = 0x3343564b; // "KVC3"
+const KV_MAGIC: u32 = 0x3443564b; // "KVC4": a keyed bucket hash (its seed at H_HASH_SEED)
+const KV_MAGIC_UNSEEDED: u32 = 0x3343564b; // "KVC3": the same layout, read with seed 0 (the unkeyed hash)
 const H_MAGIC: u32 = 0;
 const H_FLAGS: u32 = 4;
 const H_CAPACITY: u32 = 8;
@@ -964,8 +965,13 @@ function journalRoom(): u32 {
   return <u32>ctl<u64>(CTL_JOURNAL_SIZE) - JOURNAL_HEADER - ctl<u32>(CTL_TX_CURSOR);
 }
 
-/** Plans the geometry of a cache of `cap` entries into the module's fields; returns its block size. */
+/**
+ * Plans the geometry of a cache of `cap` entries into the module's fields; returns its block size.
+ * The fields then describe no cache: the next lookup rereads its cache's geometry, even when
+ * the cache planned was never made (ENOSPC).
+ */
 function plan(cap: u32, flags: u32): u32 {
+  kv = 0;
   twoPhase = (flags & KV_EVICT_TWO_PHASE) != 0;
   capacity = cap;
   ghostSlots = twoPhase ? max<u32>(1, <u32>((<u64>cap * GHOST_PERCENT) / 100)) : 0;
@@ -1052,7 +1058,8 @@ export function kv_find(nameLength: u32): u32 {
 
 /** Whether the cache at `at` has this build's format (an older build's cache has another magic and layout). */
 export function kv_current(at: u32): bool {
-  return load<u32>(poolAddr(at + H_MAGIC)) == KV_MAGIC;
+  const magic = load<u32>(poolAddr(at + H_MAGIC));
+  return magic == KV_MAGIC || magic == KV_MAGIC_UNSEEDED;
 }
 
 /** Readies a cache (of this format) found after a restart: clears bucket lock words a crash may have left set, and the handle's counters. */
@@ -1144,7 +1151,7 @@ export function kv_ghost(at: u32, index: u32): i32 {
  */
 export function kv_check(at: u32): i32 {
   const base = poolAddr(at);
-  if (load<u32>(base + H_MAGIC) != KV_MAGIC) return 1;
+  if (!kv_current(at)) return 1;
   use(at, 0);
   const state = base + H_STATE;
   const fresh = load<u32>(state + S_FRESH);

@@ -71,6 +71,8 @@ describe('persistent cache', () => {
       ['EINVAL', () => pool.kv('other', { capacity: 10, evict: 'none', rehash: 'stop-the-world' })], // it does not grow
       ['EINVAL', () => pool.kv('c', { maxCapacity: 40 })],
       ['EINVAL', () => pool.kv('c', { rehash: 'stop-the-world' })],
+      ['EINVAL', () => pool.kv('other', { capacity: 10, hashSeed: 0 })],
+      ['EINVAL', () => pool.kv('other', { capacity: 10, hashSeed: 2 ** 32 })],
       ['EINVAL', () => kv.getMany([1, -2])],
       ['EINVAL', () => kv.setMany([1], new Uint8Array(4), 8)],
     ];
@@ -206,6 +208,48 @@ describe('persistent cache', () => {
     kv.check();
     expect(kv.stats()).toMatchObject({ capacity: 128, cold: 100 });
     keys.forEach((key, i) => expect(kv.get(key), `key ${key}`).toEqual(values.subarray(i * 8, i * 8 + 8)));
+    await pool.close();
+  });
+
+  it('reads a cache of the format before the keyed hash (KVC3) with the unkeyed hash', async () => {
+    const path = join(tempDir(), 'kvc3.pool');
+    const pool = await Pool.open({ path, size: 8 * MiB, create: true, device: 'eadr', backgroundFlushMs: 0 });
+    const kv = pool.kv('unseeded', { capacity: 100 });
+    // What an older build made: the same layout, magic KVC3 and no seed.
+    pool.txSync((tx) => {
+      tx.write(kv.offset, new TextEncoder().encode('KVC3'));
+      tx.write(kv.offset + 124, new Uint8Array(4));
+    });
+    await pool.close();
+    const reopened = await Pool.open({ path, backgroundFlushMs: 0 });
+    const old = reopened.kv('unseeded');
+    for (let i = 0; i < 150; i++) old.set(i, `v${i}`);
+    expect(old.getString(149)).toBe('v149');
+    old.check();
+    await reopened.close();
+  });
+
+  it('a hashSeed makes a cache repeat exactly: the same operations leave the same bytes in the pool', async () => {
+    const images: Uint8Array[] = [];
+    for (const hashSeed of [7, 7, 8]) {
+      const pool = await memoryPool(4 * MiB);
+      const kv = pool.kv('seeded', { capacity: 50, hashSeed });
+      for (let i = 0; i < 200; i++) kv.set((i * 7919) % 1000, 'v');
+      images.push(pool.read(pool.dataOffset, pool.dataSize));
+      await pool.close();
+    }
+    expect(Buffer.compare(images[1], images[0])).toBe(0);
+    expect(Buffer.compare(images[2], images[0])).not.toBe(0); // the chains do follow the seed
+  });
+
+  it('a creation that fails with ENOSPC leaves the caches in use as they were', async () => {
+    const pool = await memoryPool();
+    const a = pool.kv('a', { capacity: 100 });
+    for (let i = 0; i < 100; i++) a.set(i, `v${i}`);
+    expect(a.getString(7)).toBe('v7');
+    expect(codeOf(() => pool.kv('b', { capacity: 1_000_000 }))).toBe('ENOSPC');
+    for (let i = 0; i < 100; i++) expect(a.getString(i)).toBe(`v${i}`);
+    a.check();
     await pool.close();
   });
 

@@ -23,6 +23,12 @@ export interface KvOptions {
    * all of them right after the set that grew it (the baseline `bench/concurrency` measures).
    */
   rehash?: KvRehash;
+  /**
+   * The seed of the bucket hash, an integer in 1..2^32 - 1, taken when the cache is
+   * created: by default a random one. Give one only to make runs repeat exactly
+   * (tests, benchmarks): whoever knows it can choose keys that share one bucket.
+   */
+  hashSeed?: number;
 }
 
 /** The options as given (an option not given matches any existing cache). */
@@ -31,6 +37,7 @@ export interface ParsedKvOptions {
   maxCapacity: number | undefined;
   evict: KvEvict | undefined;
   rehash: KvRehash | undefined;
+  hashSeed: number | undefined;
 }
 
 export const MAX_CACHE_CAPACITY = 1 << 24;
@@ -49,7 +56,10 @@ export function parseKvOptions(options: KvOptions, core: Core): ParsedKvOptions 
   if (rehash !== undefined && rehash !== 'incremental' && rehash !== 'stop-the-world') {
     throw new InvalidArgumentError(`rehash must be 'incremental' or 'stop-the-world'; got ${String(rehash)}`);
   }
-  const { capacity, maxCapacity } = options;
+  const { capacity, maxCapacity, hashSeed } = options;
+  if (hashSeed !== undefined && (!Number.isInteger(hashSeed) || hashSeed < 1 || hashSeed > 0xffffffff)) {
+    throw new InvalidArgumentError('hashSeed must be an integer in 1..2^32 - 1', { hashSeed });
+  }
   checkCapacity('capacity', capacity, 2);
   checkCapacity('maxCapacity', maxCapacity, 2);
   if (maxCapacity !== undefined && capacity !== undefined && maxCapacity > capacity) {
@@ -61,7 +71,7 @@ export function parseKvOptions(options: KvOptions, core: Core): ParsedKvOptions 
   } else if (maxCapacity !== undefined && capacity !== undefined && maxCapacity < capacity) {
     throw new InvalidArgumentError('maxCapacity must not be below capacity', { capacity, maxCapacity });
   }
-  return { capacity, maxCapacity, evict, rehash };
+  return { capacity, maxCapacity, evict, rehash, hashSeed };
 }
 
 /** Throws unless `options` make sense for a new cache: a rehash mode only for one that grows. */
@@ -78,9 +88,9 @@ export function creationFlags(options: ParsedKvOptions, core: Core): number {
     | (options.rehash === 'stop-the-world' ? core.KV_REHASH_BLOCKING.value : 0);
 }
 
-/** A new cache's bucket-hash seed: random, so that keys sharing one bucket cannot be chosen ahead; never 0 (unkeyed). */
-export function hashSeed(): number {
-  return crypto.getRandomValues(new Uint32Array(1))[0] || 1;
+/** A new cache's bucket-hash seed: the one asked for, else random, so that keys sharing one bucket cannot be chosen ahead; never 0 (unkeyed). */
+export function hashSeedFor(options: ParsedKvOptions): number {
+  return options.hashSeed ?? (crypto.getRandomValues(new Uint32Array(1))[0] || 1);
 }
 
 /** Throws unless an existing cache `name`, described by `info`, is what `options` ask for (where they ask). */

@@ -4,7 +4,7 @@ import type { DeviceCounters, NvdimmDevice } from '../device/nvdimm-device.js';
 import { type DevicePersonality, parsePersonality } from '../device/personality.js';
 import { InvalidArgumentError, NoSpaceError, PoolNotFoundError } from '../errors.js';
 import { Kv, findCache } from './kv.js';
-import { type KvOptions, type ParsedKvOptions, checkCreatable, checkMatches, creationFlags, hashSeed, parseKvOptions } from './kv-options.js';
+import { type KvOptions, type ParsedKvOptions, checkCreatable, checkMatches, creationFlags, hashSeedFor, parseKvOptions } from './kv-options.js';
 import { type Transaction, type TxOptions, parseLog, runTransaction, runTransactionAsync } from './transaction.js';
 import { AttachedPool } from './attached-pool.js';
 import type { PoolHandle } from '../runtime/attached-runtime.js';
@@ -156,7 +156,7 @@ export class Pool {
     if (offset === 0) {
       if (parsed.capacity === undefined) throw new InvalidArgumentError(`there is no cache ${name}: give a capacity to create it`);
       checkCreatable(parsed);
-      offset = this.createCache(found.nameBytes, parsed.capacity, parsed.maxCapacity ?? parsed.capacity, creationFlags(parsed, core));
+      offset = this.createCache(found.nameBytes, parsed.capacity, parsed.maxCapacity ?? parsed.capacity, creationFlags(parsed, core), hashSeedFor(parsed));
     }
     const statsAt = core.KV_STATS_ADDRESS.value + this.caches.size * core.KV_STATS_BYTES.value;
     core.kv_open(offset, statsAt);
@@ -165,13 +165,13 @@ export class Pool {
     return kv;
   }
 
-  private createCache(nameBytes: Uint8Array, capacity: number, maxCapacity: number, flags: number): number {
+  private createCache(nameBytes: Uint8Array, capacity: number, maxCapacity: number, flags: number, hashSeed: number): number {
     const { runtime } = this;
     runtime.assertNoTransaction();
     runtime.prepareRawStore();
     runtime.beginTransaction('redo');
     runtime.scratch.set(nameBytes);
-    const offset = Number(runtime.core.kv_create(capacity, maxCapacity, flags, nameBytes.length, hashSeed()));
+    const offset = Number(runtime.core.kv_create(capacity, maxCapacity, flags, nameBytes.length, hashSeed));
     if (offset < 0) {
       runtime.abortTransaction();
       throw new NoSpaceError(runtime.core.kv_block_size(capacity, flags));

@@ -36,9 +36,6 @@ export class AttachedRuntime implements TransactionHost {
     this.scratch = new Uint8Array(buffer, workerScratchAt(handle.memoryEnd, slot), WORKER_SCRATCH_BYTES);
     // The core instance's answers land in this slot's scratch area; its transactions mark lines in the slot's
     // filter and stage words in the slot's staging area.
-    if (core.WRITTEN_FILTER_BYTES.value !== WORKER_FILTER_BYTES || core.STAGING_BYTES.value !== WORKER_STAGING_BYTES) {
-      throw new PmemError('EINTERNAL', 'the core and host disagree on the per-thread area sizes');
-    }
     const filterAt = this.scratch.byteOffset + WORKER_SCRATCH_BYTES;
     core.thread_area(this.scratch.byteOffset, filterAt, filterAt + WORKER_FILTER_BYTES);
     this.txLock = new TransactionLock(buffer, core.TX_LOCK_ADDRESS.value);
@@ -60,6 +57,9 @@ export class AttachedRuntime implements TransactionHost {
   static async attach(handle: PoolHandle): Promise<AttachedRuntime> {
     // No host hooks: eadr and nvdimm-n pools call them only while the owner explores crash states.
     const core = await instantiateCore(handle.memory, { drainRing() {}, flushHint() {} });
+    if (core.WRITTEN_FILTER_BYTES.value !== WORKER_FILTER_BYTES || core.STAGING_BYTES.value !== WORKER_STAGING_BYTES) {
+      throw new PmemError('EINTERNAL', 'the core and host disagree on the per-thread area sizes');
+    }
     const slots = new WorkerSlots(handle.memory.buffer, core.WORKERS_ADDRESS.value);
     return new AttachedRuntime(core, handle, slots, slots.claim());
   }

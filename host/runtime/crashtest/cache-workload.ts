@@ -21,10 +21,12 @@ import type { RecoveredImage } from '../pool-runtime.js';
 import type { ExplorerWorkload } from './workloads.js';
 
 const NAME = 'crashtest';
-const KV_OPTIONS: KvOptions = { capacity: 12 };
+// A fixed bucket-hash seed: a rerun with the explorer's seed meets the same crash states.
+const HASH_SEED = 0x2545f491;
+const KV_OPTIONS: KvOptions = { capacity: 12, hashSeed: HASH_SEED };
 const KV_KEYS = 40;
 const KV_HOT_KEYS = 6;
-const GROW_OPTIONS: KvOptions = { capacity: 2, maxCapacity: 1 << 16, evict: 'none' };
+const GROW_OPTIONS: KvOptions = { capacity: 2, maxCapacity: 1 << 16, evict: 'none', hashSeed: HASH_SEED };
 
 const hex = (bytes: Uint8Array | undefined) => (bytes ? Buffer.from(bytes).toString('hex') : '');
 
