@@ -835,8 +835,12 @@ const TORN: u32 = 0xffffffff;
 const FENCE_WORD: usize = 2 * KV_MAX_KEY;
 
 /** The entry holding `key` (index + 1, or 0), read without the transaction; TORN if the chain makes no sense. */
-function findUnlocked(key: u64, keyLength: u32, keySrc: usize): u32 {
-  let e = load<u32>(poolAddr(bucketOf(key) + 4));
+@inline function findUnlocked(key: u64, keyLength: u32, keySrc: usize): u32 {
+  return chainFind(load<u32>(poolAddr(bucketOf(key) + 4)), key, keyLength, keySrc);
+}
+
+/** The entry holding `key` in the chain from entry `e` on, read without the transaction (as findUnlocked). */
+function chainFind(e: u32, key: u64, keyLength: u32, keySrc: usize): u32 {
   for (let steps: u32 = 0; e != 0; steps++) {
     if (e > capacity || steps > capacity) return TORN;
     const record = poolAddr(entryAt(e));
@@ -884,7 +888,12 @@ function get(cache: u32, statsAt: usize, key: u64, keySrc: usize, keyLength: u32
     if (touch) count(ST_MISSES);
     return -1;
   }
-  if (!touch) return <i32>length;
+  if (touch) hit(e, tag);
+  return <i32>length;
+}
+
+/** Counts a validated hit on entry `e` (queue `tag`) and sets its hints. */
+function hit(e: u32, tag: u8): void {
   count(ST_HITS);
   const at = poolAddr(entryAt(e));
   if (tag == TAG_HOT) {
@@ -899,7 +908,6 @@ function get(cache: u32, statsAt: usize, key: u64, keySrc: usize, keyLength: u32
     store<u8>(at + E_FLAGS, FLAG_HIT);
     pm_mark_dirty(<usize>(entryAt(e) + E_FLAGS), 1);
   }
-  return <i32>length;
 }
 
 // Exports. Integer keys arrive as f64 (safe integers, checked by the host), byte keys and values at linear addresses.
@@ -934,8 +942,66 @@ export function kv_delete_bytes(at: u32, stats: usize, keySrc: usize, keyLength:
  * `lengths` (i32), values to `values` in slots of `stride` bytes.
  */
 export function kv_get_many_num(at: u32, stats: usize, keys: usize, n: u32, lengths: usize, values: usize, stride: u32): void {
-  for (let i: u32 = 0; i < n; i++) {
-    store<i32>(lengths + i * 4, get(at, stats, <u64>load<f64>(keys + i * 8), 0, 0, values + i * stride, stride, true));
+  for (let first: u32 = 0; first < n; first += LOOKUP_GROUP) {
+    getGroup(at, stats, keys + first * 8, min(LOOKUP_GROUP, n - first), lengths + first * 4, values + first * stride, stride);
+  }
+}
+
+/**
+ * Keys a batch looks up together. A lookup in a large cache is a few cache
+ * misses in a row (bucket, record, value); a group takes each step for all its
+ * keys before the next, so the misses of different keys overlap instead of
+ * queueing behind each other.
+ */
+const LOOKUP_GROUP: u32 = 16;
+/** Marks a group's entry that was HOT when read (entry numbers stay below 2^25). */
+const GROUP_HOT: u32 = 0x80000000;
+/** This thread's staging words for a group's entries (LOOKUP_GROUP u32s, after the staged record). */
+@inline function groupEntries(): usize {
+  return staging() + 192;
+}
+
+/** Looks up `m` (at most LOOKUP_GROUP) integer keys at once, inside one validated window, as `get` does one. */
+function getGroup(cache: u32, statsAt: usize, keys: usize, m: u32, lengths: usize, values: usize, stride: u32): void {
+  const entries = groupEntries();
+  let retried = false;
+  for (;;) {
+    const before = load32(APPLY_SEQUENCE_ADDRESS);
+    if ((before & 1) != 0) continue;
+    if (retried || geometryMoved(cache, statsAt)) use(cache, statsAt);
+    for (let i: u32 = 0; i < m; i++) store<u32>(entries + i * 4, load<u32>(poolAddr(bucketOf(<u64>load<f64>(keys + i * 8)) + 4)));
+    let torn = false;
+    for (let i: u32 = 0; i < m; i++) {
+      const e = chainFind(load<u32>(entries + i * 4), <u64>load<f64>(keys + i * 8), 0, 0);
+      store<u32>(entries + i * 4, e);
+      torn = torn || e == TORN;
+    }
+    for (let i: u32 = 0; i < m && !torn; i++) {
+      const e = load<u32>(entries + i * 4);
+      let length: i32 = -1;
+      if (e != 0) {
+        const at = poolAddr(entryAt(e));
+        const tag = load<u8>(at + E_TAG) & TAG_QUEUE;
+        const value = <u64>load<u32>(at + E_VALUE);
+        length = <i32>load<u16>(at + E_LENGTH);
+        if (value + <u64>length > ctl<u64>(CTL_POOL_SIZE)) torn = true;
+        else if (tag == TAG_COLD || tag == TAG_HOT) {
+          memory.copy(values + i * stride, poolAddr(<usize>value), min<u32>(<u32>length, stride));
+          if (tag == TAG_HOT) store<u32>(entries + i * 4, e | GROUP_HOT);
+        } else length = -1;
+      }
+      store<i32>(lengths + i * 4, length);
+    }
+    loadFence(scratch() + FENCE_WORD);
+    if (!torn && load32(APPLY_SEQUENCE_ADDRESS) == before) break;
+    retried = true;
+  }
+  for (let i: u32 = 0; i < m; i++) {
+    if (load<i32>(lengths + i * 4) < 0) count(ST_MISSES);
+    else {
+      const found = load<u32>(entries + i * 4);
+      hit(found & ~GROUP_HOT, (found & GROUP_HOT) != 0 ? TAG_HOT : TAG_COLD);
+    }
   }
 }
 

@@ -307,6 +307,9 @@ describe('persistent cache', () => {
       misses.forEach((key, i) => single.set(key, values.subarray(i * 8, i * 8 + 8)));
     }
     expect(batched.entries()).toEqual(single.entries());
+    const counters = ({ hits, misses, promotions, evictions, ghostHits, softFaults }: ReturnType<typeof single.stats>) =>
+      ({ hits, misses, promotions, evictions, ghostHits, softFaults });
+    expect(counters(batched.stats())).toEqual(counters(single.stats()));
     batched.check();
     await pool.close();
   });
@@ -381,6 +384,11 @@ describe('persistent cache', () => {
     expect(after.hits - before.hits).toBe(1000);
     expect(after.hotHitStores).toBe(before.hotHitStores);
     expect(after.hotHitStores).toBe(0);
+    // The batch form too: its lookups of HOT entries store nothing.
+    const hotKeys = Array.from({ length: 50 }, (_, key) => key);
+    for (let round = 0; round < 20; round++) expect(kv.getMany(hotKeys, 8).lengths.every((length) => length === 8)).toBe(true);
+    expect(kv.stats().hits - after.hits).toBe(1000);
+    expect(kv.stats().hotHitStores).toBe(0);
     // Ghost hits sweep the hot ring, which arms entries; each armed entry's next hit stores once.
     for (let key = 1000; key < 1100; key++) if (!kv.get(key)) kv.set(key, value);
     const armed = kv.stats();
