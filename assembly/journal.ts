@@ -18,6 +18,7 @@ import {
   APPLY_SEQUENCE_ADDRESS, CTL_JOURNAL_SIZE, CTL_TX_CURSOR, CTL_TX_JOURNAL, JOURNAL_COUNT, JOURNAL_HEADER,
   LINE_SHIFT, TX_ERR_STATE, TX_ERR_TOO_LARGE, TX_OK, WRITTEN_FILTER_BYTES, ctl, poolAddr, setCtl, writtenFilter,
 } from "./layout";
+import { copyBytes } from "./bytes";
 import { add32 } from "./atomics";
 import { pm_fence, pm_flush, pm_mark_dirty } from "./persist";
 import { xxh64 } from "./xxhash64";
@@ -49,7 +50,7 @@ function applyEntries(journal: usize, payload: u32): void {
   while (entry < end) {
     const offset = <usize>load<u32>(entry);
     const length = <usize>load<u32>(entry, 4);
-    memory.copy(poolAddr(offset), entry + ENTRY_HEADER, length);
+    copyBytes(poolAddr(offset), entry + ENTRY_HEADER, length);
     pm_mark_dirty(offset, length);
     pm_flush(offset, length);
     entry += ENTRY_HEADER + ((length + 7) & ~7);
@@ -69,7 +70,7 @@ export function sealRecord(record: usize, id: u64, applied: u64, payload: u32): 
 export function writeEntry(entry: usize, offset: u32, src: usize, length: u32): u32 {
   store<u32>(entry, offset);
   store<u32>(entry, length, 4);
-  memory.copy(entry + ENTRY_HEADER, src, length);
+  copyBytes(entry + ENTRY_HEADER, src, length);
   return ENTRY_HEADER + ((length + 7) & ~7);
 }
 
@@ -120,7 +121,7 @@ export function redoAppend(offset: u32, src: usize, length: u32): i32 {
 
 /** Reads [offset, offset + length) as the open transaction sees it: the pool overlaid with its redo images. */
 export function redoRead(offset: u32, length: u32, dst: usize): void {
-  memory.copy(dst, poolAddr(offset), length);
+  copyBytes(dst, poolAddr(offset), length);
   if (length == 0 || !mayBeWritten(offset, length)) return;
   const journal = poolAddr(<usize>journalOffset(ctl<u32>(CTL_TX_JOURNAL)));
   let entry = journal + JOURNAL_HEADER;
@@ -131,7 +132,7 @@ export function redoRead(offset: u32, length: u32, dst: usize): void {
     const size = load<u32>(entry, 4);
     const from = max(at, offset);
     const to = min(at + size, readEnd);
-    if (from < to) memory.copy(dst + (from - offset), entry + ENTRY_HEADER + (from - at), to - from);
+    if (from < to) copyBytes(dst + (from - offset), entry + ENTRY_HEADER + (from - at), to - from);
     entry += ENTRY_HEADER + ((size + 7) & ~7);
   }
 }

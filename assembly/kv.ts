@@ -29,6 +29,7 @@
 // it. Hints that no invariant depends on (the cold "hit" flag, HOT/ARMED
 // states, bucket lock words) are plain stores.
 import { load32, load64, loadFence } from "./atomics";
+import { copyBytes } from "./bytes";
 import { heap_alloc, heap_free, heapSameSlot } from "./heap";
 import {
   APPLY_SEQUENCE_ADDRESS, CTL_JOURNAL_SIZE, CTL_META_OFFSET, CTL_POOL_SIZE, CTL_TX_CURSOR, JOURNAL_HEADER,
@@ -878,7 +879,7 @@ function get(cache: u32, statsAt: usize, key: u64, keySrc: usize, keyLength: u32
       length = <u32>load<u16>(at + E_LENGTH);
       const value = <u64>load<u32>(at + E_VALUE) + keyLength;
       if (value + length > ctl<u64>(CTL_POOL_SIZE)) e = TORN;
-      else if (touch && (tag == TAG_COLD || tag == TAG_HOT)) memory.copy(dst, poolAddr(<usize>value), min(length, room));
+      else if (touch && (tag == TAG_COLD || tag == TAG_HOT)) copyBytes(dst, poolAddr(<usize>value), min(length, room));
     }
     loadFence(scratch() + FENCE_WORD);
     if (e != TORN && load32(APPLY_SEQUENCE_ADDRESS) == before) break;
@@ -986,7 +987,7 @@ function getGroup(cache: u32, statsAt: usize, keys: usize, m: u32, lengths: usiz
         length = <i32>load<u16>(at + E_LENGTH);
         if (value + <u64>length > ctl<u64>(CTL_POOL_SIZE)) torn = true;
         else if (tag == TAG_COLD || tag == TAG_HOT) {
-          memory.copy(values + i * stride, poolAddr(<usize>value), min<u32>(<u32>length, stride));
+          copyBytes(values + i * stride, poolAddr(<usize>value), min<u32>(<u32>length, stride));
           if (tag == TAG_HOT) store<u32>(entries + i * 4, e | GROUP_HOT);
         } else length = -1;
       }

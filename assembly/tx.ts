@@ -6,6 +6,7 @@ import {
   STATE_LAST_COMMIT_ID, TX_ERR_BOUNDS, TX_ERR_STATE, TX_NONE, TX_OK, TX_REDO, TX_UNDO, ctl, poolAddr, setCtl, staging,
 } from "./layout";
 import { load64 } from "./atomics";
+import { copyBytes } from "./bytes";
 import { mayBeWritten, redoAbort, redoAppend, redoBegin, redoCommit, redoRead, redoRecover } from "./journal";
 import { pm_fence, pool_set_last_commit_id } from "./persist";
 import { undoAbort, undoBegin, undoCommit, undoCommittedId, undoRecover, undoWrite } from "./undo";
@@ -35,7 +36,7 @@ export function txWrite(offset: u32, src: usize, length: u32): i32 {
 /** Transactional read anywhere in the pool: sees the open transaction's own writes. */
 export function txRead(offset: u32, length: u32, dst: usize): void {
   if (txMode() == TX_REDO) redoRead(offset, length, dst);
-  else memory.copy(dst, poolAddr(offset), length);
+  else copyBytes(dst, poolAddr(offset), length);
 }
 
 /** A transactional 8-byte read: a plain load unless the open redo transaction may have written the line. */
