@@ -277,6 +277,35 @@ describe('workers on one pool', () => {
     await new Promise((resolve) => holder.once('exit', resolve));
   });
 
+  it('a release wakes a blocked waiter even when an asynchronous waiter ahead of it is busy', async () => {
+    const buffer = new SharedArrayBuffer(12);
+    const words = new Int32Array(buffer);
+    const holder = new Worker(new URL('./fixtures/lock-holder.mjs', import.meta.url), { workerData: { buffer, holdMs: 0 } });
+    const exits = [new Promise((resolve) => holder.once('exit', resolve))];
+    await new Promise((resolve) => holder.once('message', resolve));
+    const released = new Promise<{ releasedAt: number }>((resolve) => holder.once('message', resolve));
+    // This thread waits first, asynchronously; a worker then blocks in Atomics.wait behind it.
+    const mainThread = new TransactionLock(buffer, 0);
+    const ours = mainThread.acquireAsync();
+    const waiter = new Worker(new URL('./fixtures/lock-waiter.mjs', import.meta.url), { workerData: { buffer } });
+    exits.push(new Promise((resolve) => waiter.once('exit', resolve)));
+    await new Promise((resolve) => waiter.once('message', resolve));
+    const acquired = new Promise<{ acquiredAt: number }>((resolve) => waiter.once('message', resolve));
+    await new Promise((resolve) => setTimeout(resolve, 15)); // the worker is asleep in its wait by now
+    Atomics.store(words, 1, 1); // the holder lets go
+    Atomics.notify(words, 1);
+    // This thread stays busy, so its own wait cannot take the lock for a while.
+    const busyUntil = performance.now() + 120;
+    while (performance.now() < busyUntil);
+    const { releasedAt } = await released;
+    const { acquiredAt } = await acquired;
+    // One woken waiter that cannot run must not leave the lock free while the others sleep out their 50 ms slice.
+    expect(acquiredAt - releasedAt).toBeLessThan(20);
+    await ours;
+    mainThread.release();
+    await Promise.all(exits);
+  });
+
   it('bounds every wait for the transaction lock: ETIMEDOUT past the bound, the lock once it is free', async () => {
     const buffer = new SharedArrayBuffer(12);
     const words = new Int32Array(buffer);

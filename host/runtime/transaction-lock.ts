@@ -120,7 +120,9 @@ export class TransactionLock {
   release(): void {
     if (this.depth === 0) throw new PmemError('EINTERNAL', 'the transaction lock is not held');
     if (--this.depth > 0) return;
-    if (Atomics.exchange(this.word, 0, FREE) === CONTENDED) Atomics.notify(this.word, 0, 1);
+    // Every waiter wakes, not one: the one woken could be an asynchronous waiter whose thread is busy,
+    // and the lock would stay free while the others sleep out their slice (a few threads at most wait).
+    if (Atomics.exchange(this.word, 0, FREE) === CONTENDED) Atomics.notify(this.word, 0);
   }
 }
 
