@@ -80,7 +80,7 @@ export const KV_ERR_FULL: i32 = -7;
 // The cache's block: header, entry records, cold ring, hot ring, ghost table, hot states. The bucket
 // table and the entry records added by growth are blocks of their own.
 const KV_MAGIC: u32 = 0x3443564b; // "KVC4": a keyed bucket hash (its seed at H_HASH_SEED)
-const KV_MAGIC_UNSEEDED: u32 = 0x3343564b; // "KVC3": the same layout, read with seed 0 (the unkeyed hash)
+const KV_MAGIC_UNSEEDED: u32 = 0x3343564b; // "KVC3": the same layout; made before the seed, so its seed word is 0 (unkeyed)
 const H_MAGIC: u32 = 0;
 const H_FLAGS: u32 = 4;
 const H_CAPACITY: u32 = 8;
@@ -955,6 +955,8 @@ export function kv_get_many_num(at: u32, stats: usize, keys: usize, n: u32, leng
  * queueing behind each other.
  */
 const LOOKUP_GROUP: u32 = 16;
+/** Validation windows a group tries before it looks its keys up one at a time. */
+const GROUP_TRIES: u32 = 8;
 /** Marks a group's entry that was HOT when read (entry numbers stay below 2^25). */
 const GROUP_HOT: u32 = 0x80000000;
 /** This thread's staging words for a group's entries (LOOKUP_GROUP u32s, after the staged record). */
@@ -966,7 +968,14 @@ const GROUP_HOT: u32 = 0x80000000;
 function getGroup(cache: u32, statsAt: usize, keys: usize, m: u32, lengths: usize, values: usize, stride: u32): void {
   const entries = groupEntries();
   let retried = false;
-  for (;;) {
+  for (let tries: u32 = 0; ; tries++) {
+    if (tries == GROUP_TRIES) {
+      // Commits on other threads keep landing inside the group's window, 16 lookups long: one at a time, each window is short.
+      for (let i: u32 = 0; i < m; i++) {
+        store<i32>(lengths + i * 4, get(cache, statsAt, <u64>load<f64>(keys + i * 8), 0, 0, values + i * stride, stride, true));
+      }
+      return;
+    }
     const before = load32(APPLY_SEQUENCE_ADDRESS);
     if ((before & 1) != 0) continue;
     if (retried || geometryMoved(cache, statsAt)) use(cache, statsAt);

@@ -25,7 +25,7 @@ export interface KvOptions {
   rehash?: KvRehash;
   /**
    * The seed of the bucket hash, an integer in 1..2^32 - 1, taken when the cache is
-   * created: by default a random one. Give one only to make runs repeat exactly
+   * created (not compared with an existing cache's): by default a random one. Give one only to make runs repeat exactly
    * (tests, benchmarks): whoever knows it can choose keys that share one bucket.
    */
   hashSeed?: number;
