@@ -40,8 +40,8 @@ import { txLoad32, txLoad64, txRead, txStore64, txWrite } from "./tx";
 import { xxh64 } from "./xxhash64";
 
 // Policy constants, chosen on the public traces (see docs/cache.md).
-const COLD_PERCENT: u32 = 10; // cold's own share of the capacity
-const GHOST_PERCENT: u32 = 120; // ghost slots, as a share of the capacity
+const COLD_PERCENT: u32 = 11; // cold's own share of the capacity
+const GHOST_PERCENT: u32 = 150; // ghost slots, as a share of the capacity
 /**
  * Journal bytes a set keeps in reserve besides its key and value: the
  * evictions it must still make. Cold entries hit while cold move to hot only

@@ -25,8 +25,9 @@ describe('cachesim', () => {
     expect(result.status).toBe(0);
     const report = JSON.parse(result.stdout);
     expect(report).toMatchObject({ trace: 'lirs-sprite.ids.txt.gz', policy: 'two-phase', size: 707, requests: 133_996, plot });
-    // At 10% the two-phase cache beats LRU on this trace (reference LRU: 0.1352; Belady: 0.0864).
+    // At 10% of this trace the two-phase cache stays within 0.005 of LRU (reference LRU: 0.1352), and no policy beats Belady (0.0864).
     expect(report.missRatio).toBeGreaterThan(0.0864);
+    expect(report.missRatio).toBeLessThanOrEqual(0.1352 + 0.005);
     const svg = readFileSync(plot, 'utf8');
     expect(svg.startsWith('<svg')).toBe(true);
     expect(svg.match(/<polyline/g)).toHaveLength(3);
