@@ -40,6 +40,24 @@ describe('persistent cache', () => {
     }
   });
 
+  it('getInto copies a value into the buffer given, as much as fits, and counts like get', async () => {
+    const pool = await memoryPool();
+    const kv = pool.kv('into', { capacity: 10 });
+    const long = patternBytes(200, 3);
+    kv.set(1, long);
+    kv.set('short', 'abc');
+    const target = new Uint8Array(100).fill(9);
+    expect(kv.getInto(1, target)).toBe(200);
+    expect(target).toEqual(long.subarray(0, 100));
+    target.fill(9);
+    expect(kv.getInto('short', target)).toBe(3);
+    expect(Array.from(target.subarray(0, 4))).toEqual([97, 98, 99, 9]);
+    expect(kv.getInto(2, target)).toBe(-1);
+    expect(kv.stats()).toMatchObject({ hits: 2, misses: 1 });
+    expect(codeOf(() => kv.getInto(1, [] as unknown as Uint8Array))).toBe('EINVAL');
+    await pool.close();
+  });
+
   it('gives typed errors for bad keys, values, names and options, and changes nothing', async () => {
     const pool = await memoryPool();
     const kv = pool.kv('c', { capacity: 10 });

@@ -37,6 +37,8 @@ const STATUS_NO_SPACE = -4;
 // Scratch layout for single operations: key bytes, the core's key-compare area and fence word, then the value.
 const KEY_AT = 0;
 const VALUE_AT = 1024;
+/** The longest value `getInto` copies byte by byte. */
+const SHORT_COPY = 64;
 /** Sets staged for one transaction of `setMany` (SETS_PER_TRANSACTION in assembly/kv.ts). */
 const SET_STAGE = 4;
 /**
@@ -96,6 +98,21 @@ export class Kv {
   get(key: KvKey): Uint8Array | undefined {
     const length = this.lookup(key, true);
     return length < 0 ? undefined : this.scratch.slice(VALUE_AT, VALUE_AT + length);
+  }
+
+  /**
+   * `get` into `target`, without allocating: copies the first `target.length` bytes
+   * of the value of `key` (all of it when it fits) and returns the value's length,
+   * or -1 on a miss. For hot loops where a new `Uint8Array` per hit would dominate.
+   */
+  getInto(key: KvKey, target: Uint8Array): number {
+    if (!(target instanceof Uint8Array)) throw new InvalidArgumentError('target must be a Uint8Array');
+    const length = this.lookup(key, true);
+    const n = Math.min(length, target.length);
+    if (n > SHORT_COPY) target.set(this.scratch.subarray(VALUE_AT, VALUE_AT + n));
+    // Short values byte by byte: a subarray to copy from is itself an allocation.
+    else for (let i = 0; i < n; i++) target[i] = this.scratch[VALUE_AT + i];
+    return length;
   }
 
   /** `get`, decoded as UTF-8. */
