@@ -874,12 +874,12 @@ function get(cache: u32, statsAt: usize, key: u64, keySrc: usize, keyLength: u32
     e = findUnlocked(key, keyLength, keySrc);
     tag = TAG_FREE;
     if (e != 0 && e != TORN) {
-      const at = poolAddr(entryAt(e));
-      tag = load<u8>(at + E_TAG) & TAG_QUEUE;
-      length = <u32>load<u16>(at + E_LENGTH);
-      const value = <u64>load<u32>(at + E_VALUE) + keyLength;
-      if (value + length > ctl<u64>(CTL_POOL_SIZE)) e = TORN;
-      else if (touch && (tag == TAG_COLD || tag == TAG_HOT)) copyBytes(dst, poolAddr(<usize>value), min(length, room));
+      const read = readValue(e, keyLength, dst, room, touch);
+      if (read < 0) e = TORN;
+      else {
+        tag = <u8>(read >> 16);
+        length = <u32>read & 0xffff;
+      }
     }
     loadFence(scratch() + FENCE_WORD);
     if (e != TORN && load32(APPLY_SEQUENCE_ADDRESS) == before) break;
@@ -891,6 +891,21 @@ function get(cache: u32, statsAt: usize, key: u64, keySrc: usize, keyLength: u32
   }
   if (touch) hit(e, tag);
   return <i32>length;
+}
+
+/**
+ * Reads found entry `e` inside a lookup's window: copies up to `room` bytes of its
+ * value to `dst` when `copy` and it is COLD or HOT. Returns its value's length with
+ * its queue tag above bit 16, or -1 when the value lies outside the pool (a torn read).
+ */
+function readValue(e: u32, keyLength: u32, dst: usize, room: u32, copy: bool): i32 {
+  const at = poolAddr(entryAt(e));
+  const tag = load<u8>(at + E_TAG) & TAG_QUEUE;
+  const length = <u32>load<u16>(at + E_LENGTH);
+  const value = <u64>load<u32>(at + E_VALUE) + keyLength;
+  if (value + length > ctl<u64>(CTL_POOL_SIZE)) return -1;
+  if (copy && (tag == TAG_COLD || tag == TAG_HOT)) copyBytes(dst, poolAddr(<usize>value), min(length, room));
+  return <i32>(length | (<u32>tag << 16));
 }
 
 /** Counts a validated hit on entry `e` (queue `tag`) and sets its hints. */
@@ -990,15 +1005,13 @@ function getGroup(cache: u32, statsAt: usize, keys: usize, m: u32, lengths: usiz
       const e = load<u32>(entries + i * 4);
       let length: i32 = -1;
       if (e != 0) {
-        const at = poolAddr(entryAt(e));
-        const tag = load<u8>(at + E_TAG) & TAG_QUEUE;
-        const value = <u64>load<u32>(at + E_VALUE);
-        length = <i32>load<u16>(at + E_LENGTH);
-        if (value + <u64>length > ctl<u64>(CTL_POOL_SIZE)) torn = true;
+        const read = readValue(e, 0, values + i * stride, stride, true);
+        const tag = <u8>(read >> 16);
+        if (read < 0) torn = true;
         else if (tag == TAG_COLD || tag == TAG_HOT) {
-          copyBytes(values + i * stride, poolAddr(<usize>value), min<u32>(<u32>length, stride));
+          length = read & 0xffff;
           if (tag == TAG_HOT) store<u32>(entries + i * 4, e | GROUP_HOT);
-        } else length = -1;
+        }
       }
       store<i32>(lengths + i * 4, length);
     }
