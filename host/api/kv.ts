@@ -8,6 +8,7 @@ import {
 } from '../runtime/cache-inspection.js';
 import type { TransactionHost } from '../runtime/transaction-host.js';
 import type { KvEvict } from './kv-options.js';
+import { decode, encodeInto } from './shared-text.js';
 
 /** The thread a cache handle runs on: the pool's owner, or a worker attached to it. */
 export interface KvHost extends TransactionHost {
@@ -49,8 +50,6 @@ const SET_STAGE = 4;
  */
 const BUCKETS_PER_MOVE = 64;
 
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 
 /**
  * Looks up the cache named `name` with `host`'s core: its pool offset (0 if the
@@ -61,7 +60,7 @@ export function findCache(host: KvHost, name: unknown, openHandles: number): { o
   if (typeof name !== 'string' || name === '') throw new InvalidArgumentError('a cache needs a name');
   const slots = host.core.KV_STATS_SLOTS.value;
   if (openHandles >= slots) throw new InvalidArgumentError(`at most ${slots} caches can be open on one pool`);
-  const nameBytes = encoder.encode(name);
+  const nameBytes = new TextEncoder().encode(name);
   if (nameBytes.length > KV_MAX_NAME_BYTES) throw new SizeLimitError('cache name', KV_MAX_NAME_BYTES);
   host.scratch.set(nameBytes);
   const offset = host.core.kv_find(nameBytes.length);
@@ -118,7 +117,7 @@ export class Kv {
   /** `get`, decoded as UTF-8. */
   getString(key: KvKey): string | undefined {
     const length = this.lookup(key, true);
-    return length < 0 ? undefined : decoder.decode(this.scratch.subarray(VALUE_AT, VALUE_AT + length));
+    return length < 0 ? undefined : decode(this.scratch.subarray(VALUE_AT, VALUE_AT + length));
   }
 
   /** Whether `key` holds a value; unlike `get`, it counts nothing and changes no hint. */
@@ -303,7 +302,7 @@ export class Kv {
   private stageKey(key: KvKey): number {
     let length: number;
     if (typeof key === 'string') {
-      const { read, written } = encoder.encodeInto(key, this.scratch.subarray(KEY_AT, KEY_AT + KV_MAX_KEY_BYTES + 1));
+      const { read, written } = encodeInto(key, this.scratch.subarray(KEY_AT, KEY_AT + KV_MAX_KEY_BYTES + 1));
       if (read < key.length || written > KV_MAX_KEY_BYTES) throw new SizeLimitError('key', KV_MAX_KEY_BYTES);
       length = written;
     } else if (key instanceof Uint8Array) {
@@ -320,7 +319,7 @@ export class Kv {
   /** Copies a value to the scratch area at `at`; returns its length. */
   private stageValue(value: KvValue, at: number): number {
     if (typeof value === 'string') {
-      const { read, written } = encoder.encodeInto(value, this.scratch.subarray(at, at + KV_MAX_VALUE_BYTES + 1));
+      const { read, written } = encodeInto(value, this.scratch.subarray(at, at + KV_MAX_VALUE_BYTES + 1));
       if (read < value.length || written > KV_MAX_VALUE_BYTES) throw new SizeLimitError('value', KV_MAX_VALUE_BYTES);
       return written;
     }

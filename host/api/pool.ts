@@ -15,7 +15,6 @@ import type { CacheSummary } from '../runtime/cache-inspection.js';
 import { type HeapStats, PoolRuntime, type SyncMode } from '../runtime/pool-runtime.js';
 import type { BackingStore } from '../store/block-file.js';
 import type { ProgressCallback, SaveReport, SlotInfo } from '../store/image-store.js';
-import { NodeFileStore } from '../store/node-file-store.js';
 
 export interface PoolOpenOptions {
   /** Path of the pool file (a file store with real fsync). Give `path` or `store`. */
@@ -56,11 +55,13 @@ export interface PoolInfo {
   counters: DeviceCounters;
 }
 
-export function storeFor(options: { path?: string; store?: BackingStore }): BackingStore {
+/** The store behind `options`: the given one, or a file store at `path` (Node only: loaded on demand, so browsers never fetch it). */
+export async function storeFor(options: { path?: string; store?: BackingStore }): Promise<BackingStore> {
   if (options.store) return options.store;
   if (typeof options.path !== 'string' || options.path === '') {
     throw new InvalidArgumentError('give a pool `path` or a backing `store`');
   }
+  const { NodeFileStore } = await import('../store/node-file-store.js');
   return new NodeFileStore(options.path);
 }
 
@@ -76,7 +77,7 @@ export class Pool {
   /** Opens a pool, creating it first when `create` is set and none exists. */
   static async open(options: PoolOpenOptions): Promise<Pool> {
     if (options === null || typeof options !== 'object') throw new InvalidArgumentError('options must be an object');
-    const store = storeFor(options);
+    const store = await storeFor(options);
     const device = options.device === undefined ? undefined : parsePersonality(options.device);
     const sync = options.sync ?? 'full';
     if (sync !== 'full' && sync !== 'none') throw new InvalidArgumentError(`sync must be 'full' or 'none'; got ${String(sync)}`);

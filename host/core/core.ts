@@ -1,10 +1,8 @@
 // Loads the Wasm core and instantiates it over a shared memory through asc's
-// raw bindings (the esm bindings cannot take an imported memory).
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+// raw bindings (the esm bindings cannot take an imported memory). The core is
+// found by URL beside this module, so the same code loads it from files on
+// Node and over HTTP in a browser.
 import type { instantiate as InstantiateCore } from '../../build/core.js';
-import { packageRoot } from './package-root.js';
 
 export type Core = Awaited<ReturnType<typeof InstantiateCore>>;
 
@@ -26,13 +24,27 @@ export const MAX_MEMORY_PAGES = 65536;
 
 let compiled: Promise<{ module: WebAssembly.Module; instantiate: typeof InstantiateCore }> | undefined;
 
+/** The package's build/ folder: beside host/ for this module's source, two levels further up from dist/host/core. */
+function buildFolder(): URL {
+  const here = new URL('.', import.meta.url);
+  return new URL(here.pathname.endsWith('/dist/host/core/') ? '../../../build/' : '../../build/', here);
+}
+
+async function readBytes(url: URL): Promise<BufferSource> {
+  if (url.protocol === 'file:') {
+    const { readFile } = await import('node:fs/promises');
+    return readFile(url);
+  }
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`wasm-pmem: cannot load the core from ${url.href} (HTTP ${response.status})`);
+  return response.arrayBuffer();
+}
+
 function loadCore() {
   compiled ??= (async () => {
-    const dir = join(packageRoot(), 'build');
-    const module = await WebAssembly.compile(readFileSync(join(dir, 'core.wasm')));
-    const bindings = (await import(pathToFileURL(join(dir, 'core.js')).href)) as {
-      instantiate: typeof InstantiateCore;
-    };
+    const build = buildFolder();
+    const module = await WebAssembly.compile(await readBytes(new URL('core.wasm', build)));
+    const bindings = (await import(new URL('core.js', build).href)) as { instantiate: typeof InstantiateCore };
     return { module, instantiate: bindings.instantiate };
   })();
   return compiled;

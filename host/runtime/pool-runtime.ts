@@ -1,6 +1,5 @@
 // Pool lifecycle: create, open, recover, save, power off/on, close. Owns the
 // shared memory, the core instance, the device model and the image store.
-import { randomUUID } from 'node:crypto';
 import { CoreChecksummer, utilityChecksummer } from '../core/core-checksummer.js';
 import {
   type Core, type CoreHooks, MAX_MEMORY_PAGES, WASM_PAGE, coreLayout, createCoreMemory, ensureMemory,
@@ -190,7 +189,7 @@ export class PoolRuntime implements PowerTarget, TransactionHost {
   ): Promise<void> {
     const { core, device, checksummer, memory } = await PoolRuntime.parts(options.device, size);
     const uuid = new Uint8Array(16);
-    const hex = randomUUID().replaceAll('-', '');
+    const hex = crypto.randomUUID().replaceAll('-', '');
     for (let i = 0; i < 16; i++) uuid[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
     new Uint8Array(memory.buffer, coreLayout(core).scratchBase, 16).set(uuid);
     core.pool_format(BigInt(size), personalityCode(options.device));

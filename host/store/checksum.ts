@@ -12,3 +12,10 @@ export interface Checksummer {
 }
 
 export const PAGE_SEED = 0x5057_4d45_4d50_4147n; // "PWMEMPAG"
+
+/** Whether two checksum lists hold the same bytes. */
+export function sameChecksums(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

@@ -15,7 +15,7 @@
 // When the delta area is full, the next save is a full one.
 import { CorruptImageError, NoImageError, TruncatedFileError } from '../errors.js';
 import type { BackingStore, BlockFile } from './block-file.js';
-import type { Checksummer } from './checksum.js';
+import { type Checksummer, sameChecksums } from './checksum.js';
 import {
   HEADER_SIZE, MANIFEST_SEED, RECORD_BLOCK_SIZE, SEGMENT_HEADER, type ImageGeometry, type ImageLayout,
   type SegmentHeader, type SlotRecord, decodeHeader, decodeRecordBlock, decodeSegmentHead, encodeHeader, encodeRecordBlock,
@@ -388,7 +388,7 @@ export class ImageStore {
       this.file.read(this.layout.deltaOffset + segment.offset + segment.headBytes, pages);
       const sums = new Uint8Array(n * 8);
       this.checksummer.hashPages(pages, 0, n, sums);
-      if (Buffer.compare(sums, segment.sums) !== 0) {
+      if (!sameChecksums(sums, segment.sums)) {
         if (i < this.segments.length - 1 || i < this.slots[this.newestSlot()!].record!.segments) {
           throw new CorruptImageError(`delta segment ${i + 1} of the newest image is damaged (page checksum)`, {
             where: 'segment',

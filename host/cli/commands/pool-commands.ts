@@ -19,7 +19,7 @@ export async function create(args: CommandArgs): Promise<CommandResult> {
   const path = requirePath(args, 0, 'pool path');
   const size = parseSize(args.values.size);
   const device = parsePersonality(args.values.device ?? 'nvdimm-n');
-  const runtime = await PoolRuntime.create(storeFor({ path }), { size, device });
+  const runtime = await PoolRuntime.create(await storeFor({ path }), { size, device });
   const { uuid, dataOffset } = runtime;
   runtime.close();
   return {
@@ -30,7 +30,7 @@ export async function create(args: CommandArgs): Promise<CommandResult> {
 
 export async function info(args: CommandArgs): Promise<CommandResult> {
   const path = requirePath(args, 0, 'pool path');
-  const runtime = await PoolRuntime.open(storeFor({ path }), { readOnly: true, onProgress: progressBar('loading') });
+  const runtime = await PoolRuntime.open(await storeFor({ path }), { readOnly: true, onProgress: progressBar('loading') });
   try {
     const uuid = runtime.uuid;
     const summary = {
@@ -75,7 +75,7 @@ export async function info(args: CommandArgs): Promise<CommandResult> {
 
 export async function check(args: CommandArgs): Promise<CommandResult> {
   const path = requirePath(args, 0, 'pool path');
-  const report = await checkPool(storeFor({ path }), progressBar('checking'));
+  const report = await checkPool(await storeFor({ path }), progressBar('checking'));
   return {
     json: { ok: report.valid, command: 'check', ...report },
     text: [

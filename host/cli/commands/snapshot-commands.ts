@@ -9,7 +9,7 @@ import { requirePath } from './pool-commands.js';
 async function copy(command: string, args: CommandArgs, fromWhat: string, toWhat: string): Promise<CommandResult> {
   const from = requirePath(args, 0, fromWhat);
   const to = requirePath(args, 1, toWhat);
-  const report = await copyImage(storeFor({ path: from }), storeFor({ path: to }), {
+  const report = await copyImage(await storeFor({ path: from }), await storeFor({ path: to }), {
     replace: args.flags.force,
     onProgress: progressBar(command === 'save' ? 'saving' : 'restoring'),
   });
