@@ -144,10 +144,10 @@ export class DoubleFreeError extends PmemError {
   }
 }
 
-/** Another open pool, in this process or a live one, holds the pool file. */
+/** Another open pool, in this process or a live one (or, in a browser, another tab or worker), holds the pool file. */
 export class PoolLockedError extends PmemError {
-  constructor(path: string, pid: number) {
-    super('EBUSY', `${path} is open in process ${pid}`, { path, pid });
+  constructor(path: string, pid?: number) {
+    super('EBUSY', `${path} is open ${pid === undefined ? 'already (in this or another tab or worker)' : `in process ${pid}`}`, { path, pid });
   }
 }
 
