@@ -8,9 +8,10 @@ import { crashtest } from './commands/crashtest.js';
 import { demo } from './commands/demo.js';
 import { check, create, info } from './commands/pool-commands.js';
 import { restore, save } from './commands/snapshot-commands.js';
+import { web } from './commands/web.js';
 import { errorResult, printResult } from './output.js';
 
-const COMMANDS: Record<string, Command> = { create, info, check, save, restore, crashtest, cachesim, bench, demo };
+const COMMANDS: Record<string, Command> = { create, info, check, save, restore, crashtest, cachesim, bench, demo, web };
 
 const USAGE = `usage: wasm-pmem <command> [options] [--json]
 
@@ -25,6 +26,7 @@ const USAGE = `usage: wasm-pmem <command> [options] [--json]
                                                          miss ratio of a cache policy on a trace
   bench [save-restore] [tx]                              run benchmarks beside their peers (source checkout)
   demo [--dir DIR] [--size SIZE] [--hold-up-ms MS]       a pool survives a modelled power loss
+  web [--port PORT]                                      serve the browser demo (source checkout)
 
 With --json every command prints exactly one JSON object on stdout.`;
 
@@ -58,6 +60,7 @@ export async function main(argv: string[]): Promise<number> {
           trace: { type: 'string' },
           policy: { type: 'string' },
           plot: { type: 'string' },
+          port: { type: 'string' },
         },
       });
     } catch (error) {
