@@ -2,6 +2,7 @@
 // page and two more Workers attach to its shared memory. Exact counts, a page
 // that never blocks, a pool only one tab can hold, and a pool that survives the
 // browser being SIGKILLed mid-write.
+import { get } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type WebServer, startWebServer } from '../host/web/web-server.js';
@@ -16,7 +17,13 @@ interface ConsoleApi {
   request(worker: Worker, message: Record<string, unknown>): Promise<Record<string, unknown>>;
   ownerWorker(): Worker;
   kvWorker(): Worker;
-  AttachedPool: { attach(handle: unknown): Promise<{ tx<T>(fn: (tx: { root: number; getU64(at: number): bigint }) => T): Promise<T> }> };
+  AttachedPool: {
+    attach(handle: unknown): Promise<{
+      tx<T>(fn: (tx: { root: number; getU64(at: number): bigint }) => T, options?: { readOnly?: boolean }): Promise<T>;
+      kv(name: string): { check(): void; getString(key: string): string | undefined };
+      detach(): void;
+    }>;
+  };
 }
 type ConsoleWindow = Window & { wasmPmem: ConsoleApi; owner?: Worker };
 
@@ -43,6 +50,17 @@ beforeAll(async () => {
 });
 afterAll(() => server?.close());
 
+/** GETs `path` exactly as written (fetch would normalize dot segments away first); resolves with the status. */
+function rawGet(path: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const { port } = new URL(server.url);
+    get({ host: '127.0.0.1', port, path }, (response) => {
+      response.resume();
+      resolve(response.statusCode ?? 0);
+    }).once('error', reject);
+  });
+}
+
 describe('the demo server', () => {
   it('serves web/, dist/ and build/ cross-origin isolated, and nothing else', async () => {
     const page = await fetch(server.url);
@@ -51,9 +69,12 @@ describe('the demo server', () => {
     expect(page.headers.get('cross-origin-embedder-policy')).toBe('require-corp');
     const core = await fetch(new URL('/build/core.wasm', server.url));
     expect(core.headers.get('content-type')).toBe('application/wasm');
-    for (const path of ['/package.json', '/web/../package.json', '/web/%2e%2e/package.json', '/test/helpers.ts', '/web/missing.js']) {
-      expect((await fetch(new URL(path, server.url))).status, path).toBe(404);
+    expect(await rawGet('/dist/host/api/browser.js')).toBe(200);
+    for (const path of ['/bin/wasm-pmem.js', '/web/../bin/wasm-pmem.js', '/web/%2e%2e/bin/wasm-pmem.js', '/web/..%2f..%2fbin/wasm-pmem.js', '/web/missing.js']) {
+      expect(await rawGet(path), path).toBe(404);
     }
+    expect(await rawGet('/web/%E0%A4%A.js'), 'a malformed escape').toBe(400);
+    expect(await rawGet('/web/index.html'), 'the server is still up').toBe(200);
   });
 });
 
@@ -114,36 +135,55 @@ describe('in Chromium', () => {
   it('a pool on OPFS reopens valid, with every save, after Chromium is SIGKILLed while Workers write', async () => {
     const profile = tempDir();
     let browser = await launchChromium(profile);
-    const page = await browser.context.newPage();
-    await openConsole(page);
-    // Saves after 2 x 500 operations, then keeps writing (background saves every second) until killed.
-    const saved = await page.evaluate(async () => {
-      const { request, ownerWorker, kvWorker, AttachedPool } = (window as unknown as ConsoleWindow).wasmPmem;
-      const owner = ownerWorker();
-      const { handle } = await request(owner, { type: 'open', name: 'kill.pool' });
-      const workers = [kvWorker(), kvWorker()];
-      for (const worker of workers) await request(worker, { type: 'attach', handle });
-      await Promise.all(workers.map((worker, i) => request(worker, { type: 'work', prefix: `saved${i}`, operations: 500 })));
-      await request(owner, { type: 'save' });
-      const pool = await AttachedPool.attach(handle);
-      const counter = await pool.tx((tx) => tx.getU64(tx.root));
-      workers.forEach((worker, i) => request(worker, { type: 'work', prefix: `unsaved${i}`, operations: 10_000_000 }).catch(() => {}));
-      return Number(counter);
-    });
-    expect(saved).toBe(1000);
-    await new Promise((resolve) => setTimeout(resolve, 1500));
-    await browser.kill();
+    let saved: number;
+    try {
+      const page = await browser.context.newPage();
+      await openConsole(page);
+      // Saves after 2 x 500 operations, then keeps committing (background saves every second) until killed.
+      saved = await page.evaluate(async () => {
+        const { request, ownerWorker, kvWorker, AttachedPool } = (window as unknown as ConsoleWindow).wasmPmem;
+        const owner = ownerWorker();
+        const { handle } = await request(owner, { type: 'open', name: 'kill.pool' });
+        const workers = [kvWorker(), kvWorker()];
+        for (const worker of workers) await request(worker, { type: 'attach', handle });
+        await Promise.all(workers.map((worker, i) => request(worker, { type: 'work', prefix: `saved${i}`, operations: 500 })));
+        await request(owner, { type: 'save' });
+        const pool = await AttachedPool.attach(handle);
+        const counter = await pool.tx((tx) => tx.getU64(tx.root));
+        for (const worker of workers) request(worker, { type: 'count', transactions: 100_000_000 }).catch(() => {});
+        return Number(counter);
+      });
+      expect(saved).toBe(1000);
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+    } finally {
+      await browser.kill();
+    }
 
     browser = await launchChromium(profile);
     try {
-      const reopened = await browser.context.newPage();
-      await reopened.goto(`${server.url}?pool=kill.pool&operations=100`);
-      const result = (await reopened.evaluate(() => (window as unknown as { demoResult: Promise<DemoResult> }).demoResult)) as DemoResult;
-      expect(result.error).toBeUndefined();
-      expect(result.created).toBe(false);
-      expect(result.before).toBeGreaterThanOrEqual(saved);
-      expect(result.after).toBe(result.expected);
-      expect(result.entries).toBeGreaterThanOrEqual(1000 + 200);
+      const page = await browser.context.newPage();
+      await openConsole(page);
+      const reopened = await page.evaluate(async () => {
+        const { request, ownerWorker, AttachedPool } = (window as unknown as ConsoleWindow).wasmPmem;
+        const owner = ownerWorker();
+        const { handle, created } = await request(owner, { type: 'open', name: 'kill.pool' });
+        const pool = await AttachedPool.attach(handle);
+        const kv = pool.kv('visits');
+        kv.check();
+        const missing: string[] = [];
+        for (let w = 0; w < 2; w++) {
+          for (let i = 0; i < 500; i++) if (kv.getString(`saved${w}:${i}`) !== `value ${i} from saved${w}`) missing.push(`saved${w}:${i}`);
+        }
+        const counter = await pool.tx((tx) => tx.getU64(tx.root), { readOnly: true });
+        const { cold, hot } = (kv as unknown as { stats(): { cold: number; hot: number } }).stats();
+        pool.detach();
+        await request(owner, { type: 'close' });
+        return { created, missing, counter: Number(counter), entries: cold + hot };
+      });
+      expect(reopened.created).toBe(false);
+      expect(reopened.missing).toEqual([]);
+      expect(reopened.entries).toBe(1000);
+      expect(reopened.counter).toBeGreaterThanOrEqual(saved);
     } finally {
       await browser.close();
     }

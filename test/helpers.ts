@@ -1,13 +1,18 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, expect } from 'vitest';
+import { afterAll, expect, onTestFinished } from 'vitest';
 import { PmemError } from '../host/api/index.js';
 
-/** A fresh temporary folder, removed after the current test. */
+/** A fresh temporary folder, removed after the current test (or, made in a suite's body, after the suite). */
 export function tempDir(): string {
   const dir = mkdtempSync(join(tmpdir(), 'wasm-pmem-'));
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  const remove = () => rmSync(dir, { recursive: true, force: true });
+  try {
+    onTestFinished(remove); // throws outside a running test
+  } catch {
+    afterAll(remove);
+  }
   return dir;
 }
 

@@ -1,5 +1,5 @@
 // An attached Worker: sets cache entries and counts in transactions on the pool
-// another Worker owns, or holds the transaction lock until the page lets go.
+// another Worker owns, only counts, or holds the transaction lock until the page lets go.
 import { AttachedPool } from '../dist/host/api/browser.js';
 import { serve } from './messages.js';
 
@@ -20,6 +20,10 @@ serve({
       pool.txSync(increment);
     }
     return { operations };
+  },
+  count({ transactions }) {
+    for (let i = 0; i < transactions; i++) pool.txSync(increment);
+    return { transactions };
   },
   // Holds the lock inside a transaction until `gate[0]` turns 1 (the page's go-ahead).
   hold({ gate }) {

@@ -122,12 +122,15 @@ export class OpfsStore implements BackingStore {
     return head.some((byte) => byte !== 0);
   }
 
+  /** Creates the pool file; `replace` over an existing pool is not supported (it could not be atomic here). */
   create(size: number, fill: (file: BlockFile) => void, options: { replace?: boolean } = {}): void {
     this.usable();
-    if (!options.replace && this.exists()) throw new PoolExistsError(this.location);
-    // Not a pool from here on, until the head is written last.
+    if (this.exists()) {
+      if (!options.replace) throw new PoolExistsError(this.location);
+      throw new PmemError('ENOTSUP', `replacing the pool on ${this.location} is not supported: delete it first`);
+    }
+    // Any earlier, incomplete attempt goes; the file is a pool once its head is written, last.
     this.image.truncate(0);
-    this.image.flush();
     this.image.truncate(size);
     const file = new CreatingFile(this.image);
     fill(file);

@@ -29,7 +29,13 @@ export interface WebServer {
 /** Serves `root` (the package root) on 127.0.0.1:`port` (0: any free port). */
 export async function startWebServer(root: string, port = 0): Promise<WebServer> {
   const server = createServer(async (request, response) => {
-    const path = normalize(decodeURIComponent(new URL(request.url ?? '/', 'http://localhost').pathname)).replace(/^[/\\]+/, '');
+    let path: string;
+    try {
+      path = normalize(decodeURIComponent(new URL(request.url ?? '/', 'http://localhost').pathname)).replace(/^[/\\]+/, '');
+    } catch {
+      response.writeHead(400, ISOLATION_HEADERS).end(); // a malformed escape
+      return;
+    }
     if (path === '' || path === '.') {
       response.writeHead(302, { Location: '/web/index.html' }).end();
       return;
