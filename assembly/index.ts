@@ -3,7 +3,7 @@
 // Everything else is exported below; the README documents the ABI.
 export {
   CONTROL_BASE, SCRATCH_BASE, SCRATCH_SIZE, POOL_BASE, PAGE_SIZE, FLUSH_RING_CAPACITY, TX_LOCK_ADDRESS, WORKERS_ADDRESS,
-  APPLY_SEQUENCE_ADDRESS, OWNER_STATE_ADDRESS, KV_STATS_ADDRESS, thread_area, WRITTEN_FILTER_BYTES, STAGING_BYTES,
+  APPLY_SEQUENCE_ADDRESS, WRITE_SEQUENCE_ADDRESS, OWNER_STATE_ADDRESS, KV_STATS_ADDRESS, thread_area, WRITTEN_FILTER_BYTES, STAGING_BYTES,
 } from "./layout";
 export { xxh64, hash_pages, hash_page_list, hash_scratch, HASH_BATCH } from "./xxhash64";
 export {
@@ -18,7 +18,7 @@ export {
 } from "./persist";
 export {
   tx_begin, tx_write, tx_read, tx_get_u32, tx_get_u64, tx_get_f64, tx_set_u32, tx_set_u64, tx_set_f64,
-  tx_root, tx_set_root, tx_commit, tx_abort, tx_recover, tx_settle, tx_last_commit_id,
+  tx_root, pool_root_at, tx_set_root, tx_commit, tx_abort, tx_recover, tx_settle, tx_last_commit_id,
 } from "./tx";
 export { heap_alloc, heap_free, heap_stats, heap_check } from "./heap";
 export { redo_last_record, redo_record_length, redo_apply_record } from "./journal";

@@ -93,6 +93,10 @@ export const CTL_TX_LOCK: u32 = 184; // i32, taken by the host around every tran
 export const CTL_WORKERS: u32 = 188; // i32 bitmask of the worker slots attached threads hold
 export const CTL_APPLY_SEQUENCE: u32 = 192; // u32: odd while a redo commit applies its writes in place (a seqlock for readers on other threads)
 export const APPLY_SEQUENCE_ADDRESS: usize = CONTROL_BASE + CTL_APPLY_SEQUENCE;
+// u32: odd while an undo transaction is open (it writes in place as it goes). With
+// the apply sequence, a seqlock for read-only transactions on other threads.
+export const CTL_WRITE_SEQUENCE: u32 = 196;
+export const WRITE_SEQUENCE_ADDRESS: usize = CONTROL_BASE + CTL_WRITE_SEQUENCE;
 export const CTL_OWNER_STATE: u32 = 256; // i32 on its own line: the owning thread's pool is running, closed or without power
 export const OWNER_STATE_ADDRESS: usize = CONTROL_BASE + CTL_OWNER_STATE;
 // Counters every commit writes live on their own line, away from the geometry

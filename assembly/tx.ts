@@ -112,13 +112,18 @@ export function tx_set_f64(offset: u32, value: f64): i32 {
   return txWrite(offset, valueSlot(), 8);
 }
 
+/** Pool offset of the persistent root's u64 (read-only transactions read it there, through their snapshot). */
+export function pool_root_at(): u32 {
+  return <u32>ctl<u64>(CTL_META_OFFSET) + META_ROOT;
+}
+
 /** The persistent root: a pool offset the application finds its data from. */
 export function tx_root(): u32 {
-  const at = <u32>ctl<u64>(CTL_META_OFFSET) + META_ROOT;
+  const at = pool_root_at();
   return <u32>(txMode() == TX_NONE ? load64(poolAddr(at)) : txLoad64(at));
 }
 export function tx_set_root(offset: u32): i32 {
-  return txStore64(<u32>ctl<u64>(CTL_META_OFFSET) + META_ROOT, offset);
+  return txStore64(pool_root_at(), offset);
 }
 
 /** Commits the open transaction; returns its commit ID (0 if none was open). */

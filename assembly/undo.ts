@@ -7,9 +7,9 @@
 // one 8-byte word (power-fail atomic): transaction ID << 2 | state.
 import {
   CTL_COMMIT_ID, CTL_DURABLE, CTL_ISSUED, CTL_TX_CURSOR, CTL_TX_ID, CTL_UNDO_OFFSET, CTL_UNDO_SIZE, JOURNAL_HEADER,
-  STATE_LAST_COMMIT_ID, TX_ERR_TOO_LARGE, TX_OK, ctl, poolAddr, setCtl,
+  STATE_LAST_COMMIT_ID, TX_ERR_TOO_LARGE, TX_OK, WRITE_SEQUENCE_ADDRESS, ctl, poolAddr, setCtl,
 } from "./layout";
-import { load64, store64 } from "./atomics";
+import { add32, load32, load64, store64 } from "./atomics";
 import { pm_fence, pm_flush, pm_mark_dirty, storeStateWord } from "./persist";
 import { xxh64 } from "./xxhash64";
 import { sealRecord, writeEntry } from "./journal";
@@ -49,6 +49,7 @@ function isLogged(line: u32, count: u32): bool {
 }
 
 export function undoBegin(): void {
+  add32(WRITE_SEQUENCE_ADDRESS, 1); // odd until the commit or abort: read-only transactions wait or retry
   const id = ctl<u64>(CTL_COMMIT_ID) + 1;
   setCtl<u64>(CTL_COMMIT_ID, id);
   setCtl<u64>(CTL_TX_ID, id);
@@ -104,6 +105,7 @@ export function undoCommit(): u64 {
   pm_fence();
   setCtl<u64>(CTL_ISSUED, txId);
   setCtl<u64>(CTL_DURABLE, txId);
+  add32(WRITE_SEQUENCE_ADDRESS, 1);
   return txId;
 }
 
@@ -122,6 +124,7 @@ export function undoAbort(): void {
   rollBack(ctl<u32>(CTL_TX_CURSOR));
   setState(ctl<u64>(CTL_TX_ID), STATE_DONE);
   pm_fence();
+  add32(WRITE_SEQUENCE_ADDRESS, 1);
 }
 
 /**
@@ -137,6 +140,7 @@ export function undoCommittedId(): u64 {
 
 /** Rolls back a transaction whose log is still active; returns the highest transaction ID the log shows. */
 export function undoRecover(): u64 {
+  if ((load32(WRITE_SEQUENCE_ADDRESS) & 1) != 0) add32(WRITE_SEQUENCE_ADDRESS, 1); // no undo transaction is open any more
   const word = load64(poolAddr(logOffset()));
   const txId = word >> 2;
   if ((word & 3) == STATE_ACTIVE) {

@@ -3,6 +3,8 @@
 // sets), Zipf 0.99 integer keys over a universe of 10x the capacity. Workers
 // start together at a barrier;
 // throughput is all their operations over the slowest worker's time.
+// Then transactions that read 8 words, read-only (no lock) against ordinary
+// ones (the pool's lock), with 1 and 2 workers.
 // Then operation latency while a cache grows from 1 M to 4 M entries, with
 // incremental bucket moves against a stop-the-world rehash (lib/growth-latency.mjs).
 import { Worker } from 'node:worker_threads';
@@ -15,12 +17,16 @@ const OPERATIONS = 2_000_000; // per worker
 const RUNS = 5;
 const WORKLOADS = { 'read-heavy (95% get)': 0.05, 'mixed (50% set)': 0.5 };
 
-async function run(pool, workers, setShare, seed) {
+const READ_TRANSACTIONS = 1_000_000; // per worker
+const READ_WORDS = 4096;
+
+/** Runs `workers` copies of worker `file` from one barrier; all their operations per second of the slowest. */
+async function run(pool, workers, file, workerData) {
   const barrier = new SharedArrayBuffer(8);
   const handle = pool.workerHandle();
-  const url = new URL('./lib/concurrency-worker.mjs', import.meta.url);
+  const url = new URL(file, import.meta.url);
   const results = Array.from({ length: workers }, (_, i) => {
-    const worker = new Worker(url, { workerData: { handle, barrier, operations: OPERATIONS, universe: UNIVERSE, setShare, seed: seed + i } });
+    const worker = new Worker(url, { workerData: { handle, barrier, ...workerData, seed: workerData.seed + i } });
     return new Promise((resolve, reject) => {
       worker.once('message', resolve);
       worker.once('error', reject);
@@ -36,14 +42,40 @@ async function run(pool, workers, setShare, seed) {
 }
 
 const median = (list) => [...list].sort((a, b) => a - b)[list.length >> 1];
+const row = (workload, rates) => ({
+  workload,
+  '1 worker ops/s': Math.round(median(rates[1])),
+  '2 workers ops/s': Math.round(median(rates[2])),
+  scaling: (median(rates[2]) / median(rates[1])).toFixed(2),
+});
 const rows = [];
 const pool = await Pool.open({ store: new MemoryStore(), size: 64 << 20, create: true, device: 'eadr', backgroundFlushMs: 0 });
 const kv = pool.kv('bench', { capacity: CAPACITY });
 for (let key = 0; key < CAPACITY; key++) kv.set(key, new Uint8Array(16));
 for (const [workload, setShare] of Object.entries(WORKLOADS)) {
   const rates = { 1: [], 2: [] };
-  for (let r = 0; r < RUNS; r++) for (const workers of [1, 2]) rates[workers].push(await run(pool, workers, setShare, 1 + r * 10));
-  rows.push({ workload, '1 worker ops/s': Math.round(median(rates[1])), '2 workers ops/s': Math.round(median(rates[2])), scaling: (median(rates[2]) / median(rates[1])).toFixed(2) });
+  for (let r = 0; r < RUNS; r++) {
+    for (const workers of [1, 2]) {
+      const data = { operations: OPERATIONS, universe: UNIVERSE, setShare, seed: 1 + r * 10 };
+      rates[workers].push(await run(pool, workers, './lib/concurrency-worker.mjs', data));
+    }
+  }
+  rows.push(row(workload, rates));
+}
+const words = pool.txSync((tx) => {
+  const at = tx.alloc(READ_WORDS * 8);
+  for (let i = 0; i < READ_WORDS; i++) tx.setU64(at + i * 8, BigInt(i));
+  return at;
+});
+for (const readOnly of [true, false]) {
+  const rates = { 1: [], 2: [] };
+  for (let r = 0; r < RUNS; r++) {
+    for (const workers of [1, 2]) {
+      const data = { transactions: READ_TRANSACTIONS, at: words, words: READ_WORDS, readOnly, seed: 1 + r * 10 };
+      rates[workers].push(await run(pool, workers, './lib/read-only-worker.mjs', data));
+    }
+  }
+  rows.push(row(readOnly ? 'transactions reading 8 words, read-only' : 'transactions reading 8 words, with the lock', rates));
 }
 await pool.close();
 console.table(rows);
@@ -53,4 +85,5 @@ const readHeavy = rows[0];
 const scaling = Number(readHeavy.scaling);
 console.log(`target read-heavy 2 workers >= 1.7x 1 worker: ${scaling >= 1.7 ? 'met' : 'NOT met'} (${scaling.toFixed(2)})`);
 console.log(`target p99 during growth <= 0.1x stop-the-world: ${growth.ratio <= 0.1 ? 'met' : 'NOT met'} (${growth.ratio.toPrecision(2)}x)`);
-console.log(JSON.stringify({ bench: 'concurrency', rows, growth: growth.rows, ratios: { readHeavyScaling: scaling, growthP99VsStopTheWorld: growth.ratio } }));
+const readOnlyScaling = Number(rows[2].scaling);
+console.log(JSON.stringify({ bench: 'concurrency', rows, growth: growth.rows, ratios: { readHeavyScaling: scaling, readOnlyTransactionScaling: readOnlyScaling, growthP99VsStopTheWorld: growth.ratio } }));

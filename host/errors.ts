@@ -109,6 +109,13 @@ export class NestedTransactionError extends PmemError {
   }
 }
 
+/** A read-only transaction tried to write, allocate, free or set the root. */
+export class ReadOnlyTransactionError extends PmemError {
+  constructor() {
+    super('EROFS', 'the transaction is read-only');
+  }
+}
+
 /** The transaction has already committed or aborted. */
 export class TransactionFinishedError extends PmemError {
   constructor() {

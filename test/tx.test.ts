@@ -1,7 +1,7 @@
 // Transactions: atomicity, read-your-writes, the allocator, the root, one fence
 // per redo commit, group commit on durable pools, and misuse.
 import { describe, expect, it } from 'vitest';
-import { type DevicePersonality, MemoryStore, Pool, type TxLog } from '../host/api/index.js';
+import { type DevicePersonality, MemoryStore, Pool, type Transaction, type TxLog } from '../host/api/index.js';
 import { MiB, codeOf, patternBytes } from './helpers.js';
 
 async function fresh(device: DevicePersonality = 'eadr', store = new MemoryStore()) {
@@ -163,6 +163,43 @@ describe('commit protocol', () => {
       reopened.txSync((tx) => expect(tx.getU64(counter), log).toBe(20n));
       expect(reopened.lastCommitId).toBeGreaterThanOrEqual(pool.lastCommitId);
     }
+  });
+});
+
+describe('read-only transactions', () => {
+  it('read committed data, refuse every change with EROFS, and nest with no other transaction', async () => {
+    const pool = await Pool.open({ store: new MemoryStore(), size: 4 * MiB, create: true, backgroundFlushMs: 0 });
+    const block = pool.txSync((tx) => {
+      const at = tx.alloc(24);
+      tx.setU64(at, 5n);
+      tx.setF64(at + 8, 2.5);
+      tx.setU32(at + 16, 9);
+      tx.root = at;
+      return at;
+    });
+    const seen = pool.txSync((tx) => [tx.readOnly, tx.root, tx.getU64(block), tx.getF64(block + 8), tx.getU32(block + 16), [...tx.read(block, 2)]], {
+      readOnly: true,
+    });
+    expect(seen).toEqual([true, block, 5n, 2.5, 9, [5, 0]]);
+    const changes: Array<(tx: Transaction) => unknown> = [
+      (tx) => tx.setU64(block, 1n),
+      (tx) => tx.setU32(block, 1),
+      (tx) => tx.setF64(block, 1),
+      (tx) => tx.write(block, new Uint8Array(1)),
+      (tx) => tx.alloc(8),
+      (tx) => tx.free(block),
+      (tx) => (tx.root = 0),
+    ];
+    for (const change of changes) expect(codeOf(() => pool.txSync(change, { readOnly: true }))).toBe('EROFS');
+    expect(codeOf(() => pool.txSync(() => pool.txSync(() => {}), { readOnly: true }))).toBe('ETXNESTED');
+    expect(codeOf(() => pool.txSync(() => pool.txSync(() => {}, { readOnly: true })))).toBe('ETXNESTED');
+    expect(codeOf(() => pool.txSync((tx) => tx.getU64(0), { readOnly: true }))).toBe('EBOUNDS');
+    expect(codeOf(() => pool.txSync(() => {}, { readOnly: 'yes' as unknown as boolean }))).toBe('EINVAL');
+    expect(codeOf(() => pool.txSync(async () => {}, { readOnly: true }))).toBe('EINVAL');
+    expect(pool.txSync((tx) => tx.getU64(block), { readOnly: true })).toBe(5n); // nothing changed, and no lock is left held
+    pool.txSync((tx) => tx.setU64(block, 6n));
+    expect(await pool.tx((tx) => tx.getU64(block), { readOnly: true })).toBe(6n);
+    await pool.close();
   });
 });
 

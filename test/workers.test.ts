@@ -3,7 +3,7 @@
 // allocator, and bounded waits that fail with a typed error.
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { MemoryStore, Pool, type PoolHandle } from '../host/api/index.js';
+import { MemoryStore, Pool, type PoolHandle, type Transaction } from '../host/api/index.js';
 import { checkPool } from '../host/runtime/check.js';
 import { TransactionLock } from '../host/runtime/transaction-lock.js';
 import { type Operation, nonLinearizableKeys } from './linearizability.js';
@@ -253,6 +253,78 @@ describe('workers on one pool', () => {
     expect(await waiting).toBe(42n); // it ran after the worker's transaction committed
     await new Promise((resolve) => holder.once('message', resolve));
     await pool.close();
+  });
+
+  it('a read-only transaction runs while a worker holds the lock, and sees only committed state', async () => {
+    const pool = await Pool.open({ store: new MemoryStore(), size: 4 * MiB, create: true, device: 'eadr', backgroundFlushMs: 0 });
+    const root = pool.txSync((tx) => {
+      const block = tx.alloc(8);
+      tx.setU64(block, 7n);
+      tx.root = block;
+      return block;
+    });
+    const signal = new SharedArrayBuffer(4);
+    const holder = new Worker(new URL('./fixtures/tx-holder.mjs', import.meta.url), { workerData: { handle: pool.workerHandle(), signal, root } });
+    await new Promise((resolve) => holder.once('message', resolve));
+    const started = performance.now();
+    expect(pool.txSync((tx) => [tx.root, tx.getU64(root)], { readOnly: true })).toEqual([root, 7n]);
+    expect(await pool.tx((tx) => tx.getU64(root), { readOnly: true })).toBe(7n);
+    expect(performance.now() - started, 'no wait for the lock').toBeLessThan(1000);
+    Atomics.store(new Int32Array(signal), 0, 1);
+    Atomics.notify(new Int32Array(signal), 0);
+    await new Promise((resolve) => holder.once('message', resolve));
+    expect(pool.txSync((tx) => tx.getU64(root), { readOnly: true })).toBe(42n);
+    await pool.close();
+  });
+
+  it('read-only transactions on 2 workers and the owner never see a transfer half done, redo or undo', async () => {
+    const seed = Date.now() % 1_000_000;
+    try {
+      const pool = await Pool.open({ store: new MemoryStore(), size: 8 * MiB, create: true, device: 'eadr', backgroundFlushMs: 0 });
+      const count = 32;
+      const total = count * 1000;
+      const accounts = pool.txSync((tx) => {
+        const at = tx.alloc(count * 8);
+        for (let i = 0; i < count; i++) tx.setU64(at + i * 8, 1000n);
+        return at;
+      });
+      const stop = new SharedArrayBuffer(4);
+      const run = (data: Record<string, unknown>) => {
+        const worker = new Worker(new URL('./fixtures/bank-worker.mjs', import.meta.url), {
+          workerData: { handle: pool.workerHandle(), accounts, count, total, stop, ...data },
+        });
+        return new Promise<{ sums?: number; wrong?: number; transactions?: number }>((resolve, reject) => {
+          worker.once('message', resolve);
+          worker.once('error', reject);
+        });
+      };
+      const auditors = [run({ role: 'audit' }), run({ role: 'audit' })];
+      let transfersDone = false;
+      const transfers = Promise.all([run({ role: 'transfer', transactions: 20_000, seed }), run({ role: 'transfer', transactions: 20_000, seed: seed + 1 })]);
+      transfers.finally(() => (transfersDone = true)).catch(() => {});
+      const sumAll = (tx: Transaction) => {
+        let sum = 0n;
+        for (let i = 0; i < count; i++) sum += tx.getU64(accounts + i * 8);
+        return sum;
+      };
+      let ownerSums = 0;
+      let ownerWrong = 0;
+      while (!transfersDone) {
+        for (let i = 0; i < 100; i++, ownerSums++) if (pool.txSync(sumAll, { readOnly: true }) !== BigInt(total)) ownerWrong++;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      expect((await transfers).map((t) => t.transactions)).toEqual([20_000, 20_000]);
+      Atomics.store(new Int32Array(stop), 0, 1);
+      const audits = await Promise.all(auditors);
+      expect(audits.map((a) => a.wrong)).toEqual([0, 0]);
+      expect(ownerWrong).toBe(0);
+      for (const audit of audits) expect(audit.sums).toBeGreaterThan(0);
+      expect(ownerSums).toBeGreaterThan(0);
+      expect(pool.txSync(sumAll)).toBe(BigInt(total));
+      await pool.close();
+    } catch (error) {
+      throw new Error(`seed ${seed}: ${(error as Error).message}`, { cause: error });
+    }
   });
 
   it('a thread that may not block gets EAGAIN from a held lock at once, and takes it asynchronously once free', async () => {

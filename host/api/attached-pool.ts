@@ -7,7 +7,7 @@
 import { InvalidArgumentError } from '../errors.js';
 import { AttachedRuntime, type PoolHandle } from '../runtime/attached-runtime.js';
 import { Kv, findCache } from './kv.js';
-import { type Transaction, type TxOptions, parseLog, runTransaction, runTransactionAsync } from './transaction.js';
+import { type Transaction, type TxOptions, parseTxOptions, runTransaction, runTransactionAsync } from './transaction.js';
 
 export class AttachedPool {
   private readonly caches = new Map<string, Kv>();
@@ -40,12 +40,12 @@ export class AttachedPool {
 
   /** Runs `fn` as one failure-atomic transaction; waits (bounded) while another thread's transaction runs. */
   txSync<T>(fn: (tx: Transaction) => T, options?: TxOptions): T {
-    return runTransaction(this.runtime, fn, parseLog(options));
+    return runTransaction(this.runtime, fn, parseTxOptions(options));
   }
 
   /** `txSync` as a promise that waits for the transaction lock without blocking the thread. */
   async tx<T>(fn: (tx: Transaction) => T, options?: TxOptions): Promise<T> {
-    return runTransactionAsync(this.runtime, fn, parseLog(options));
+    return runTransactionAsync(this.runtime, fn, parseTxOptions(options));
   }
 
   /**

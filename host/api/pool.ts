@@ -5,7 +5,7 @@ import { type DevicePersonality, parsePersonality } from '../device/personality.
 import { InvalidArgumentError, NoSpaceError, PoolNotFoundError } from '../errors.js';
 import { Kv, findCache } from './kv.js';
 import { type KvOptions, type ParsedKvOptions, checkCreatable, checkMatches, creationFlags, hashSeedFor, parseKvOptions } from './kv-options.js';
-import { type Transaction, type TxOptions, parseLog, runTransaction, runTransactionAsync } from './transaction.js';
+import { type Transaction, type TxOptions, parseTxOptions, runTransaction, runTransactionAsync } from './transaction.js';
 import { AttachedPool } from './attached-pool.js';
 import type { PoolHandle } from '../runtime/attached-runtime.js';
 import { Platform } from '../platform/platform.js';
@@ -125,7 +125,7 @@ export class Pool {
    * If `fn` throws, nothing it wrote remains and the promise rejects.
    */
   async tx<T>(fn: (tx: Transaction) => T, options?: TxOptions): Promise<T> {
-    const pending = runTransactionAsync(this.runtime, fn, parseLog(options));
+    const pending = runTransactionAsync(this.runtime, fn, parseTxOptions(options));
     const result = pending instanceof Promise ? await pending : pending;
     await this.runtime.whenDurable();
     return result;
@@ -136,7 +136,7 @@ export class Pool {
    * eadr and nvdimm-n pools; on adr pools it writes and syncs the commit itself.
    */
   txSync<T>(fn: (tx: Transaction) => T, options?: TxOptions): T {
-    const result = runTransaction(this.runtime, fn, parseLog(options));
+    const result = runTransaction(this.runtime, fn, parseTxOptions(options));
     this.runtime.flushCommits();
     return result;
   }
@@ -211,7 +211,7 @@ export class Pool {
     if (!(bytes instanceof Uint8Array)) throw new InvalidArgumentError('bytes must be a Uint8Array');
     this.runtime.checkDataRange(offset, bytes.length);
     this.runtime.prepareRawStore();
-    this.runtime.pool.set(bytes, offset);
+    this.runtime.snapshot.storeOutsideTransactions(() => this.runtime.pool.set(bytes, offset));
     if (options.persist ?? true) this.runtime.core.pm_persist(offset, bytes.length);
     else this.runtime.core.pm_mark_dirty(offset, bytes.length);
   }

@@ -1,9 +1,10 @@
 // A transaction handle: reads and writes of the data region, typed accessors,
 // the allocator and the persistent root. Valid only inside its callback.
 import {
-  DoubleFreeError, InvalidArgumentError, InvalidPointerError, NoSpaceError, OutOfBoundsError, PmemError,
-  TransactionFinishedError, TransactionTooLargeError,
+  DoubleFreeError, InvalidArgumentError, InvalidPointerError, NestedTransactionError, NoSpaceError, OutOfBoundsError,
+  PmemError, ReadOnlyTransactionError, TransactionFinishedError, TransactionTooLargeError,
 } from '../errors.js';
+import { type SnapshotReader, SnapshotMovedError } from '../runtime/snapshot-reader.js';
 import type { TransactionHost, TxMode } from '../runtime/transaction-host.js';
 
 export type TxLog = TxMode;
@@ -11,29 +12,61 @@ export type TxLog = TxMode;
 export interface TxOptions {
   /** 'redo' (micro-journals, the default) or 'undo'. */
   log?: TxLog;
+  /**
+   * A transaction that only reads: it takes no lock, so read-only transactions
+   * on every thread run at the same time, and beside one writer. It sees one
+   * committed state; when a commit lands under it, `fn` runs again (so `fn`
+   * must not change anything outside the pool), and if writers keep it from
+   * finishing, it runs once more holding the lock.
+   */
+  readOnly?: boolean;
 }
 
-export function parseLog(options: TxOptions | undefined): TxLog {
+export interface ParsedTxOptions {
+  log: TxLog;
+  readOnly: boolean;
+}
+
+export function parseTxOptions(options: TxOptions | undefined): ParsedTxOptions {
   const log = options?.log ?? 'redo';
   if (log !== 'redo' && log !== 'undo') throw new InvalidArgumentError(`log must be 'redo' or 'undo'; got ${String(log)}`);
-  return log;
+  const readOnly = options?.readOnly ?? false;
+  if (typeof readOnly !== 'boolean') throw new InvalidArgumentError(`readOnly must be a boolean; got ${String(readOnly)}`);
+  return { log, readOnly };
+}
+
+/** Hosts whose thread is inside a read-only transaction's callback (no transaction may start there). */
+const reading = new WeakSet<TransactionHost>();
+
+/** Lock-free attempts of a read-only transaction before it runs holding the lock. */
+const READ_ONLY_TRIES = 16;
+
+function checkCallback(fn: unknown): void {
+  if (typeof fn !== 'function') throw new InvalidArgumentError('a transaction needs a callback');
+}
+
+function checkSynchronous(result: unknown): void {
+  if (result instanceof Promise) {
+    result.catch(() => {});
+    throw new InvalidArgumentError('a transaction callback must be synchronous (it returned a promise)');
+  }
 }
 
 /**
  * Runs `fn` as one transaction on `host`: commits if it returns, aborts (and
  * rethrows) if it throws. Returns what `fn` returned.
  */
-export function runTransaction<T>(host: TransactionHost, fn: (tx: Transaction) => T, log: TxLog): T {
-  if (typeof fn !== 'function') throw new InvalidArgumentError('a transaction needs a callback');
+export function runTransaction<T>(host: TransactionHost, fn: (tx: Transaction) => T, options: ParsedTxOptions): T {
+  checkCallback(fn);
+  if (reading.has(host)) throw new NestedTransactionError('a read-only transaction is running on this thread');
+  if (options.readOnly) return runReadOnly(host, fn);
+  const { log } = options;
   host.beginTransaction(log);
   const tx = new Transaction(host, log);
   let result: T;
   try {
     result = fn(tx);
-    if (result instanceof Promise) {
-      result.catch(() => {});
-      throw new InvalidArgumentError('a transaction callback must be synchronous (it returned a promise)');
-    }
+    checkSynchronous(result);
     // An operation that failed part-way (its journal filled) may have logged some of its writes: never commit them.
     if (tx.failure) throw tx.failure;
   } catch (error) {
@@ -53,16 +86,73 @@ export function runTransaction<T>(host: TransactionHost, fn: (tx: Transaction) =
  * await more per transaction cost 5 to 10% of the committed rate of bench/tx's
  * 64 transactions in flight).
  */
-export function runTransactionAsync<T>(host: TransactionHost, fn: (tx: Transaction) => T, log: TxLog): T | Promise<T> {
-  const lock = host.asyncLock;
+export function runTransactionAsync<T>(host: TransactionHost, fn: (tx: Transaction) => T, options: ParsedTxOptions): T | Promise<T> {
+  const lock = host.lock;
+  if (options.readOnly) {
+    checkCallback(fn);
+    const done = readWithoutLock(host, fn);
+    if (done) return done.result;
+    return lock.acquireAsync().then(() => readHoldingLock(host, fn));
+  }
   const runHoldingLock = () => {
     try {
-      return runTransaction(host, fn, log);
+      return runTransaction(host, fn, options);
     } finally {
       lock.release();
     }
   };
   return lock.tryAcquire() ? runHoldingLock() : lock.acquireAsync().then(runHoldingLock);
+}
+
+function runReadOnly<T>(host: TransactionHost, fn: (tx: Transaction) => T): T {
+  const done = readWithoutLock(host, fn);
+  if (done) return done.result;
+  host.lock.acquire(true);
+  return readHoldingLock(host, fn);
+}
+
+/** Up to READ_ONLY_TRIES runs of `fn` on a snapshot; its result once one run saw a single committed state. */
+function readWithoutLock<T>(host: TransactionHost, fn: (tx: Transaction) => T): { result: T } | undefined {
+  if (host.inTransaction) throw new NestedTransactionError();
+  for (let attempt = 0; attempt < READ_ONLY_TRIES; attempt++) {
+    host.assertRunning();
+    if (!host.snapshot.start()) continue;
+    const done = readOnSnapshot(host, fn);
+    if (done) return done;
+  }
+  return undefined;
+}
+
+/** Runs `fn` on snapshots while this thread holds the lock (taken by the caller, released here): no commit lands meanwhile. */
+function readHoldingLock<T>(host: TransactionHost, fn: (tx: Transaction) => T): T {
+  try {
+    for (;;) {
+      host.assertRunning();
+      // Only the owner's raw writes, which take no lock, can still move the snapshot.
+      if (!host.snapshot.start()) continue;
+      const done = readOnSnapshot(host, fn);
+      if (done) return done.result;
+    }
+  } finally {
+    host.lock.release();
+  }
+}
+
+/** One run of `fn` on the snapshot just started: its result, or undefined if a writer moved the snapshot. */
+function readOnSnapshot<T>(host: TransactionHost, fn: (tx: Transaction) => T): { result: T } | undefined {
+  const tx = new Transaction(host, 'redo', host.snapshot);
+  reading.add(host);
+  try {
+    const result = fn(tx);
+    checkSynchronous(result);
+    return host.snapshot.valid() ? { result } : undefined;
+  } catch (error) {
+    if (error instanceof SnapshotMovedError || !host.snapshot.valid()) return undefined;
+    throw error;
+  } finally {
+    reading.delete(host);
+    tx.finish(undefined);
+  }
 }
 
 /** Maps a core status code (TX_ERR_* in assembly/layout.ts) onto a typed error. */
@@ -93,7 +183,14 @@ export class Transaction {
   constructor(
     private readonly runtime: TransactionHost,
     readonly log: TxLog,
+    /** Set for a read-only transaction: its reads, checked against concurrent writers. */
+    private readonly snapshot?: SnapshotReader,
   ) {}
+
+  /** Whether the transaction may only read. */
+  get readOnly(): boolean {
+    return this.snapshot !== undefined;
+  }
 
   /** Ends the handle's life: after this every call throws ETXDONE. */
   finish(commitId: bigint | undefined): void {
@@ -113,6 +210,17 @@ export class Transaction {
     return offset;
   }
 
+  /** `check`, for an operation that changes the pool. */
+  private checkWrite(offset: number, length: number): number {
+    this.writable();
+    return this.check(offset, length);
+  }
+
+  private writable(): void {
+    this.usable();
+    if (this.snapshot) throw new ReadOnlyTransactionError();
+  }
+
   private status(status: number, context: { offset?: number; size?: number } = {}): void {
     if (status === 0) return;
     const error = statusError(status, context);
@@ -122,6 +230,7 @@ export class Transaction {
 
   read(offset: number, length: number): Uint8Array {
     this.check(offset, length);
+    if (this.snapshot) return this.snapshot.bytesAt(offset, length);
     const out = new Uint8Array(length);
     const { scratch } = this.runtime;
     for (let done = 0; done < length; done += scratch.length) {
@@ -134,7 +243,7 @@ export class Transaction {
 
   write(offset: number, bytes: Uint8Array): void {
     if (!(bytes instanceof Uint8Array)) throw new InvalidArgumentError('bytes must be a Uint8Array');
-    this.check(offset, bytes.length);
+    this.checkWrite(offset, bytes.length);
     const { scratch, core } = this.runtime;
     for (let done = 0; done < bytes.length; done += scratch.length) {
       const n = Math.min(scratch.length, bytes.length - done);
@@ -144,30 +253,33 @@ export class Transaction {
   }
 
   getU32(offset: number): number {
-    return this.runtime.core.tx_get_u32(this.check(offset, 4));
+    this.check(offset, 4);
+    return this.snapshot ? this.snapshot.u32(offset) : this.runtime.core.tx_get_u32(offset);
   }
   setU32(offset: number, value: number): void {
     if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) throw new InvalidArgumentError('value must be a u32');
-    this.status(this.runtime.core.tx_set_u32(this.check(offset, 4), value), { offset });
+    this.status(this.runtime.core.tx_set_u32(this.checkWrite(offset, 4), value), { offset });
   }
   getU64(offset: number): bigint {
-    return this.runtime.core.tx_get_u64(this.check(offset, 8));
+    this.check(offset, 8);
+    return this.snapshot ? this.snapshot.u64(offset) : this.runtime.core.tx_get_u64(offset);
   }
   setU64(offset: number, value: bigint): void {
     if (typeof value !== 'bigint' || value < 0n || value >= 1n << 64n) throw new InvalidArgumentError('value must be a u64 bigint');
-    this.status(this.runtime.core.tx_set_u64(this.check(offset, 8), value), { offset });
+    this.status(this.runtime.core.tx_set_u64(this.checkWrite(offset, 8), value), { offset });
   }
   getF64(offset: number): number {
-    return this.runtime.core.tx_get_f64(this.check(offset, 8));
+    this.check(offset, 8);
+    return this.snapshot ? this.snapshot.f64(offset) : this.runtime.core.tx_get_f64(offset);
   }
   setF64(offset: number, value: number): void {
     if (typeof value !== 'number') throw new InvalidArgumentError('value must be a number');
-    this.status(this.runtime.core.tx_set_f64(this.check(offset, 8), value), { offset });
+    this.status(this.runtime.core.tx_set_f64(this.checkWrite(offset, 8), value), { offset });
   }
 
   /** Allocates `size` bytes from the persistent heap; the block is the transaction's until it commits. */
   alloc(size: number): number {
-    this.usable();
+    this.writable();
     if (!Number.isSafeInteger(size) || size <= 0 || size > 0xffffffff) {
       throw new InvalidArgumentError('size must be a positive integer', { size });
     }
@@ -178,7 +290,7 @@ export class Transaction {
 
   /** Frees a block returned by `alloc`. */
   free(offset: number): void {
-    this.usable();
+    this.writable();
     if (!Number.isSafeInteger(offset) || offset < 0 || offset > 0xffffffff) throw new InvalidPointerError(offset);
     this.status(this.runtime.core.heap_free(offset), { offset });
   }
@@ -186,11 +298,11 @@ export class Transaction {
   /** The persistent root: the offset from which an application finds its data (0 when unset). */
   get root(): number {
     this.usable();
-    return this.runtime.core.tx_root();
+    return this.snapshot ? Number(this.snapshot.u64(this.runtime.core.pool_root_at())) : this.runtime.core.tx_root();
   }
 
   set root(offset: number) {
-    this.usable();
+    this.writable();
     if (offset !== 0) this.runtime.checkDataRange(offset, 0);
     this.status(this.runtime.core.tx_set_root(offset), { offset });
   }

@@ -2,11 +2,12 @@
 // the owner's shared memory, one worker slot (its scratch area), and the pool's
 // transaction lock. Transactions and cache operations run here exactly as on the
 // owner; saves, recovery, creating caches and the device model stay with the owner.
-import { type Core, instantiateCore } from '../core/core.js';
+import { type Core, coreLayout, instantiateCore } from '../core/core.js';
 import { NestedTransactionError, PmemError, PoolClosedError } from '../errors.js';
 import { type TransactionHost, type TxMode, beginUnderLock, checkDataRange } from './transaction-host.js';
 import { SharedOwnerState } from './owner-state.js';
-import { type AsyncTransactionLock, TransactionLock } from './transaction-lock.js';
+import { SnapshotReader } from './snapshot-reader.js';
+import { TransactionLock } from './transaction-lock.js';
 import { WORKER_FILTER_BYTES, WORKER_SCRATCH_BYTES, WORKER_STAGING_BYTES, WorkerSlots, workerScratchAt } from './worker-slots.js';
 
 /** What a worker needs to attach to a pool (structured-cloneable: post it to the worker). */
@@ -21,6 +22,7 @@ export interface PoolHandle {
 
 export class AttachedRuntime implements TransactionHost {
   readonly scratch: Uint8Array;
+  readonly snapshot: SnapshotReader;
   private readonly txLock: TransactionLock;
   private readonly ownerState: SharedOwnerState;
   private txLog: TxMode | undefined;
@@ -39,6 +41,7 @@ export class AttachedRuntime implements TransactionHost {
     const filterAt = this.scratch.byteOffset + WORKER_SCRATCH_BYTES;
     core.thread_area(this.scratch.byteOffset, filterAt, filterAt + WORKER_FILTER_BYTES);
     this.txLock = new TransactionLock(buffer, core.TX_LOCK_ADDRESS.value);
+    this.snapshot = new SnapshotReader(buffer, coreLayout(core).poolBase, core);
     this.ownerState = new SharedOwnerState(buffer, core.OWNER_STATE_ADDRESS.value);
   }
 
@@ -86,7 +89,7 @@ export class AttachedRuntime implements TransactionHost {
     checkDataRange(offset, length, this.handle.dataOffset, this.handle.poolSize);
   }
 
-  get asyncLock(): AsyncTransactionLock {
+  get lock(): TransactionLock {
     return this.txLock;
   }
 

@@ -17,7 +17,8 @@ import { CommitLog, LOG_PAGE } from '../store/commit-log.js';
 import { type TransactionHost, type TxMode, beginUnderLock, checkDataRange } from './transaction-host.js';
 import type { PoolHandle } from './attached-runtime.js';
 import { SharedOwnerState } from './owner-state.js';
-import { type AsyncTransactionLock, TransactionLock } from './transaction-lock.js';
+import { SnapshotReader } from './snapshot-reader.js';
+import { TransactionLock } from './transaction-lock.js';
 import { WorkerSlots, workerMemoryEnd } from './worker-slots.js';
 import { type CacheSummary, cacheSummaries, ownerReader } from './cache-inspection.js';
 import { ImageStore, type ProgressCallback, type SaveOptions, type SaveReport } from '../store/image-store.js';
@@ -131,6 +132,7 @@ export class PoolRuntime implements PowerTarget, TransactionHost {
   private readonly workerSlots: WorkerSlots;
   /** What attached workers see of this pool's state. */
   private readonly ownerState: SharedOwnerState;
+  readonly snapshot: SnapshotReader;
 
   private constructor(
     readonly store: BackingStore,
@@ -146,6 +148,7 @@ export class PoolRuntime implements PowerTarget, TransactionHost {
     this.txLock = new TransactionLock(memory.buffer, core.TX_LOCK_ADDRESS.value);
     this.workerSlots = new WorkerSlots(memory.buffer, core.WORKERS_ADDRESS.value);
     this.ownerState = new SharedOwnerState(memory.buffer, core.OWNER_STATE_ADDRESS.value);
+    this.snapshot = new SnapshotReader(memory.buffer, this.layout.poolBase, core);
   }
 
   private static async parts(personality: DevicePersonality, poolSize: number): Promise<Parts> {
@@ -413,7 +416,7 @@ export class PoolRuntime implements PowerTarget, TransactionHost {
     this.unsettled = false;
   }
 
-  get asyncLock(): AsyncTransactionLock {
+  get lock(): TransactionLock {
     return this.txLock;
   }
 

@@ -3,7 +3,8 @@
 // same core over the same memory and take the pool's transaction lock.
 import type { Core } from '../core/core.js';
 import { InvalidArgumentError, OutOfBoundsError, PmemError } from '../errors.js';
-import type { AsyncTransactionLock, TransactionLock } from './transaction-lock.js';
+import type { SnapshotReader } from './snapshot-reader.js';
+import type { TransactionLock } from './transaction-lock.js';
 
 /** Transaction modes of the core's tx_begin. */
 export const TX_MODES = { redo: 1, undo: 2 } as const;
@@ -18,8 +19,14 @@ export interface TransactionHost {
   assertRunning(): void;
   /** Throws a typed error unless [offset, offset + length) is a valid range of the data region. */
   checkDataRange(offset: unknown, length: unknown): void;
-  /** The transaction lock, for the async `tx`: taken before its transaction begins, which then finds it held. */
-  readonly asyncLock: AsyncTransactionLock;
+  /**
+   * The pool's transaction lock: the async `tx` takes it before its transaction
+   * begins (which then finds it held), and a read-only transaction that cannot
+   * get a snapshot runs holding it.
+   */
+  readonly lock: TransactionLock;
+  /** Lock-free reads for read-only transactions. */
+  readonly snapshot: SnapshotReader;
   beginTransaction(log: TxMode): void;
   /** Commits; returns the commit ID, or 0 for a transaction that wrote nothing. */
   commitTransaction(): bigint;

@@ -29,9 +29,6 @@ function threadMayBlock(): boolean {
   }
 }
 
-/** What the async `tx` uses of the lock. */
-export type AsyncTransactionLock = Pick<TransactionLock, 'tryAcquire' | 'acquireAsync' | 'release'>;
-
 export class TransactionLock {
   private readonly word: Int32Array;
   /** This thread's holds (a save inside a commit takes it again). */
