@@ -9,7 +9,7 @@ import {
   CTL_COMMIT_ID, CTL_DURABLE, CTL_ISSUED, CTL_TX_CURSOR, CTL_TX_ID, CTL_UNDO_OFFSET, CTL_UNDO_SIZE, JOURNAL_HEADER,
   STATE_LAST_COMMIT_ID, TX_ERR_TOO_LARGE, TX_OK, WRITE_SEQUENCE_ADDRESS, ctl, poolAddr, setCtl,
 } from "./layout";
-import { add32, load32, load64, store64 } from "./atomics";
+import { add32, load64, store64 } from "./atomics";
 import { pm_fence, pm_flush, pm_mark_dirty, storeStateWord } from "./persist";
 import { xxh64 } from "./xxhash64";
 import { sealRecord, writeEntry } from "./journal";
@@ -140,7 +140,6 @@ export function undoCommittedId(): u64 {
 
 /** Rolls back a transaction whose log is still active; returns the highest transaction ID the log shows. */
 export function undoRecover(): u64 {
-  if ((load32(WRITE_SEQUENCE_ADDRESS) & 1) != 0) add32(WRITE_SEQUENCE_ADDRESS, 1); // no undo transaction is open any more
   const word = load64(poolAddr(logOffset()));
   const txId = word >> 2;
   if ((word & 3) == STATE_ACTIVE) {

@@ -64,7 +64,7 @@ for (const [workload, setShare] of Object.entries(WORKLOADS)) {
 }
 const words = pool.txSync((tx) => {
   const at = tx.alloc(READ_WORDS * 8);
-  for (let i = 0; i < READ_WORDS; i++) tx.setU64(at + i * 8, BigInt(i));
+  tx.write(at, new Uint8Array(BigUint64Array.from({ length: READ_WORDS }, (_, i) => BigInt(i)).buffer));
   return at;
 });
 for (const readOnly of [true, false]) {

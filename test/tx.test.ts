@@ -192,6 +192,14 @@ describe('read-only transactions', () => {
     ];
     for (const change of changes) expect(codeOf(() => pool.txSync(change, { readOnly: true }))).toBe('EROFS');
     expect(codeOf(() => pool.txSync(() => pool.txSync(() => {}), { readOnly: true }))).toBe('ETXNESTED');
+    // Writes that do not go through the handle are refused too: a rerun would repeat them.
+    const cache = pool.kv('read-only', { capacity: 16 });
+    expect(codeOf(() => pool.txSync(() => cache.set(1, 'x'), { readOnly: true }))).toBe('EROFS');
+    expect(codeOf(() => pool.txSync(() => pool.write(block, new Uint8Array(1)), { readOnly: true }))).toBe('EROFS');
+    expect(cache.has(1)).toBe(false);
+    let nested: Promise<unknown> | undefined;
+    pool.txSync(() => void (nested = pool.tx(() => {}, { readOnly: true })), { readOnly: true });
+    await expect(nested).rejects.toMatchObject({ code: 'ETXNESTED' });
     expect(codeOf(() => pool.txSync(() => pool.txSync(() => {}, { readOnly: true })))).toBe('ETXNESTED');
     expect(codeOf(() => pool.txSync((tx) => tx.getU64(0), { readOnly: true }))).toBe('EBOUNDS');
     expect(codeOf(() => pool.txSync(() => {}, { readOnly: 'yes' as unknown as boolean }))).toBe('EINVAL');

@@ -210,8 +210,7 @@ export class Pool {
     this.runtime.assertRunning();
     if (!(bytes instanceof Uint8Array)) throw new InvalidArgumentError('bytes must be a Uint8Array');
     this.runtime.checkDataRange(offset, bytes.length);
-    this.runtime.prepareRawStore();
-    this.runtime.snapshot.storeOutsideTransactions(() => this.runtime.pool.set(bytes, offset));
+    this.runtime.storeRaw(offset, bytes);
     if (options.persist ?? true) this.runtime.core.pm_persist(offset, bytes.length);
     else this.runtime.core.pm_mark_dirty(offset, bytes.length);
   }

@@ -35,14 +35,15 @@ export function parseTxOptions(options: TxOptions | undefined): ParsedTxOptions 
   return { log, readOnly };
 }
 
-/** Hosts whose thread is inside a read-only transaction's callback (no transaction may start there). */
-const reading = new WeakSet<TransactionHost>();
-
 /** Lock-free attempts of a read-only transaction before it runs holding the lock. */
 const READ_ONLY_TRIES = 16;
 
 function checkCallback(fn: unknown): void {
   if (typeof fn !== 'function') throw new InvalidArgumentError('a transaction needs a callback');
+}
+
+function checkNotReading(host: TransactionHost): void {
+  if (host.snapshot.active) throw new NestedTransactionError('a read-only transaction is running on this thread');
 }
 
 function checkSynchronous(result: unknown): void {
@@ -58,7 +59,7 @@ function checkSynchronous(result: unknown): void {
  */
 export function runTransaction<T>(host: TransactionHost, fn: (tx: Transaction) => T, options: ParsedTxOptions): T {
   checkCallback(fn);
-  if (reading.has(host)) throw new NestedTransactionError('a read-only transaction is running on this thread');
+  checkNotReading(host);
   if (options.readOnly) return runReadOnly(host, fn);
   const { log } = options;
   host.beginTransaction(log);
@@ -90,6 +91,7 @@ export function runTransactionAsync<T>(host: TransactionHost, fn: (tx: Transacti
   const lock = host.lock;
   if (options.readOnly) {
     checkCallback(fn);
+    checkNotReading(host);
     const done = readWithoutLock(host, fn);
     if (done) return done.result;
     return lock.acquireAsync().then(() => readHoldingLock(host, fn));
@@ -123,16 +125,20 @@ function readWithoutLock<T>(host: TransactionHost, fn: (tx: Transaction) => T): 
   return undefined;
 }
 
-/** Runs `fn` on snapshots while this thread holds the lock (taken by the caller, released here): no commit lands meanwhile. */
+/**
+ * Runs `fn` on a snapshot while this thread holds the lock (taken by the caller,
+ * released here): every writer that moves a snapshot holds the lock or keeps
+ * the pool from running, so it moves no more.
+ */
 function readHoldingLock<T>(host: TransactionHost, fn: (tx: Transaction) => T): T {
   try {
-    for (;;) {
+    for (let attempt = 0; attempt < READ_ONLY_TRIES; attempt++) {
       host.assertRunning();
-      // Only the owner's raw writes, which take no lock, can still move the snapshot.
       if (!host.snapshot.start()) continue;
       const done = readOnSnapshot(host, fn);
       if (done) return done.result;
     }
+    throw new PmemError('EINTERNAL', 'the pool kept changing under a read-only transaction that holds the lock');
   } finally {
     host.lock.release();
   }
@@ -141,16 +147,17 @@ function readHoldingLock<T>(host: TransactionHost, fn: (tx: Transaction) => T): 
 /** One run of `fn` on the snapshot just started: its result, or undefined if a writer moved the snapshot. */
 function readOnSnapshot<T>(host: TransactionHost, fn: (tx: Transaction) => T): { result: T } | undefined {
   const tx = new Transaction(host, 'redo', host.snapshot);
-  reading.add(host);
+  host.snapshot.active = true;
   try {
     const result = fn(tx);
     checkSynchronous(result);
+    host.assertRunning(); // memory lost in an outage reads as a valid snapshot of zeros
     return host.snapshot.valid() ? { result } : undefined;
   } catch (error) {
     if (error instanceof SnapshotMovedError || !host.snapshot.valid()) return undefined;
     throw error;
   } finally {
-    reading.delete(host);
+    host.snapshot.active = false;
     tx.finish(undefined);
   }
 }

@@ -3,7 +3,7 @@
 // transaction lock. Transactions and cache operations run here exactly as on the
 // owner; saves, recovery, creating caches and the device model stay with the owner.
 import { type Core, coreLayout, instantiateCore } from '../core/core.js';
-import { NestedTransactionError, PmemError, PoolClosedError } from '../errors.js';
+import { NestedTransactionError, PmemError, PoolClosedError, ReadOnlyTransactionError } from '../errors.js';
 import { type TransactionHost, type TxMode, beginUnderLock, checkDataRange } from './transaction-host.js';
 import { SharedOwnerState } from './owner-state.js';
 import { SnapshotReader } from './snapshot-reader.js';
@@ -96,6 +96,7 @@ export class AttachedRuntime implements TransactionHost {
   beginTransaction(log: TxMode): void {
     this.assertRunning();
     if (this.inTransaction) throw new NestedTransactionError();
+    if (this.snapshot.active) throw new ReadOnlyTransactionError();
     beginUnderLock(this.core, this.txLock, log);
     try {
       this.ownerState.assertRunning(); // the owner may have closed or lost power while this thread waited

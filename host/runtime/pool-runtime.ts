@@ -9,7 +9,7 @@ import { NvdimmDevice } from '../device/nvdimm-device.js';
 import { type DevicePersonality, personalityCode, personalityFromCode } from '../device/personality.js';
 import {
   CorruptImageError, DeviceMismatchError, InvalidArgumentError, NestedTransactionError, PmemError,
-  PoolClosedError, PowerOffError,
+  PoolClosedError, PowerOffError, ReadOnlyTransactionError,
 } from '../errors.js';
 import type { PowerTarget, RestoreReport } from '../platform/power-target.js';
 import type { BackingStore } from '../store/block-file.js';
@@ -405,6 +405,7 @@ export class PoolRuntime implements PowerTarget, TransactionHost {
    */
   prepareRawStore(): void {
     this.assertNoTransaction();
+    if (this.snapshot.active) throw new ReadOnlyTransactionError();
     // Attached workers' commits may be unsettled too.
     if (!this.unsettled && this.workerSlots.attached === 0) return;
     this.txLock.acquire();
@@ -423,8 +424,20 @@ export class PoolRuntime implements PowerTarget, TransactionHost {
   beginTransaction(log: TxMode): void {
     this.assertRunning();
     if (this.inTransaction) throw new NestedTransactionError();
+    if (this.snapshot.active) throw new ReadOnlyTransactionError();
     beginUnderLock(this.core, this.txLock, log);
     this.txLog = log;
+  }
+
+  /** A raw store into the pool: under the lock, so that it never overlaps an undo transaction, and seen by read-only ones. */
+  storeRaw(offset: number, bytes: Uint8Array): void {
+    this.prepareRawStore();
+    this.txLock.acquire();
+    try {
+      this.snapshot.storeOutsideTransactions(() => this.pool.set(bytes, offset));
+    } finally {
+      this.txLock.release();
+    }
   }
 
   /**
@@ -586,6 +599,7 @@ export class PoolRuntime implements PowerTarget, TransactionHost {
       this.txLock.release();
     }
     this.state = 'off';
+    this.snapshot.beginOutage();
     this.pool.fill(0);
     this.device.media?.fill(0);
     this.device.writeBackAll();
@@ -599,6 +613,7 @@ export class PoolRuntime implements PowerTarget, TransactionHost {
     this.image.close();
     this.image = ImageStore.open(this.store, 'write', this.checksummer);
     this.lastRestore = this.loadAndRecover(undefined, true);
+    this.snapshot.endOutage();
     return this.lastRestore;
   }
 

@@ -1,8 +1,10 @@
 // Reads of the pool for read-only transactions, which take no lock: a seqlock
 // over the two sequences writers keep odd while they change the pool in place
-// (a redo commit applying its writes, an open undo transaction). A snapshot
-// starts when both are even and stays valid while neither moves; every read is
-// checked after it is made, so a transaction never acts on a torn state.
+// (a redo commit applying its writes; an open undo transaction, the owner's raw
+// stores and a power outage, all of which hold the lock or keep every thread
+// out). A snapshot starts when both are even and stays valid while neither
+// moves; every read is checked after it is made, so a transaction never acts on
+// a torn state. One reader per thread, one snapshot at a time.
 import type { Core } from '../core/core.js';
 
 /** Thrown by a read whose snapshot moved: the read-only transaction runs again. */
@@ -20,8 +22,13 @@ export class SnapshotReader {
   private readonly write: Int32Array;
   private readonly view: DataView;
   private readonly bytes: Uint8Array;
+  /** A word only this thread touches: an atomic read-modify-write on it orders the plain reads before a check. */
+  private readonly fence = new Int32Array(new SharedArrayBuffer(4));
   private applyAt = 0;
   private writeAt = 0;
+  private inOutage = false;
+  /** Whether this thread is inside a read-only transaction's callback (no write may start there). */
+  active = false;
 
   constructor(
     buffer: ArrayBufferLike,
@@ -50,6 +57,8 @@ export class SnapshotReader {
 
   /** Whether no writer has changed the pool since `start`. */
   valid(): boolean {
+    // Plain loads may otherwise be performed after the sequence loads on weakly ordered CPUs.
+    Atomics.or(this.fence, 0, 0);
     return Atomics.load(this.apply, 0) === this.applyAt && Atomics.load(this.write, 0) === this.writeAt;
   }
 
@@ -58,7 +67,7 @@ export class SnapshotReader {
     if (!this.valid()) throw new SnapshotMovedError();
   }
 
-  /** Runs `store`, a change of the pool outside any transaction (the owner's raw writes), as a writer snapshots see. */
+  /** Runs `store`, a change of the pool outside any transaction (the owner's raw writes, under the lock), as a writer snapshots see. */
   storeOutsideTransactions(store: () => void): void {
     Atomics.add(this.write, 0, 1);
     try {
@@ -66,6 +75,19 @@ export class SnapshotReader {
     } finally {
       Atomics.add(this.write, 0, 1);
     }
+  }
+
+  /** The owner's memory is lost or being restored: no snapshot starts or stays valid until `endOutage`. */
+  beginOutage(): void {
+    if (this.inOutage) return;
+    this.inOutage = true;
+    Atomics.add(this.write, 0, 1);
+  }
+
+  endOutage(): void {
+    if (!this.inOutage) return;
+    this.inOutage = false;
+    Atomics.add(this.write, 0, 1);
   }
 
   bytesAt(offset: number, length: number): Uint8Array {
