@@ -90,28 +90,26 @@ export class SnapshotReader {
     Atomics.add(this.write, 0, 1);
   }
 
+  /** `value`, once the check after its read passed. */
+  private checked<T>(value: T): T {
+    this.check();
+    return value;
+  }
+
   bytesAt(offset: number, length: number): Uint8Array {
     const at = this.poolBase + offset;
-    const copy = this.bytes.slice(at, at + length);
-    this.check();
-    return copy;
+    return this.checked(this.bytes.slice(at, at + length));
   }
 
   u32(offset: number): number {
-    const value = this.view.getUint32(this.poolBase + offset, true);
-    this.check();
-    return value;
+    return this.checked(this.view.getUint32(this.poolBase + offset, true));
   }
 
   u64(offset: number): bigint {
-    const value = this.view.getBigUint64(this.poolBase + offset, true);
-    this.check();
-    return value;
+    return this.checked(this.view.getBigUint64(this.poolBase + offset, true));
   }
 
   f64(offset: number): number {
-    const value = this.view.getFloat64(this.poolBase + offset, true);
-    this.check();
-    return value;
+    return this.checked(this.view.getFloat64(this.poolBase + offset, true));
   }
 }
