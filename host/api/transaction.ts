@@ -126,18 +126,14 @@ function readWithoutLock<T>(host: TransactionHost, fn: (tx: Transaction) => T): 
 }
 
 /**
- * Runs `fn` on a snapshot while this thread holds the lock (taken by the caller,
+ * `readWithoutLock` while this thread holds the lock (taken by the caller,
  * released here): every writer that moves a snapshot holds the lock or keeps
- * the pool from running, so it moves no more.
+ * the pool from running, so the first try succeeds or fails with EPOWEROFF.
  */
 function readHoldingLock<T>(host: TransactionHost, fn: (tx: Transaction) => T): T {
   try {
-    for (let attempt = 0; attempt < READ_ONLY_TRIES; attempt++) {
-      host.assertRunning();
-      if (!host.snapshot.start()) continue;
-      const done = readOnSnapshot(host, fn);
-      if (done) return done.result;
-    }
+    const done = readWithoutLock(host, fn);
+    if (done) return done.result;
     throw new PmemError('EINTERNAL', 'the pool kept changing under a read-only transaction that holds the lock');
   } finally {
     host.lock.release();

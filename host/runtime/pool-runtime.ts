@@ -431,9 +431,9 @@ export class PoolRuntime implements PowerTarget, TransactionHost {
 
   /** A raw store into the pool: under the lock, so that it never overlaps an undo transaction, and seen by read-only ones. */
   storeRaw(offset: number, bytes: Uint8Array): void {
-    this.prepareRawStore();
     this.txLock.acquire();
     try {
+      this.prepareRawStore(); // its settle, if any, takes the lock again (it is re-entrant)
       this.snapshot.storeOutsideTransactions(() => this.pool.set(bytes, offset));
     } finally {
       this.txLock.release();
