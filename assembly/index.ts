@@ -4,6 +4,7 @@
 export {
   CONTROL_BASE, SCRATCH_BASE, SCRATCH_SIZE, POOL_BASE, PAGE_SIZE, FLUSH_RING_CAPACITY, TX_LOCK_ADDRESS, WORKERS_ADDRESS,
   APPLY_SEQUENCE_ADDRESS, WRITE_SEQUENCE_ADDRESS, OWNER_STATE_ADDRESS, KV_STATS_ADDRESS, thread_area, WRITTEN_FILTER_BYTES, STAGING_BYTES,
+  CONCURRENT_AREA_BYTES,
 } from "./layout";
 export { xxh64, hash_pages, hash_page_list, hash_scratch, HASH_BATCH } from "./xxhash64";
 export {
@@ -19,7 +20,9 @@ export {
 export {
   tx_begin, tx_write, tx_read, tx_get_u32, tx_get_u64, tx_get_f64, tx_set_u32, tx_set_u64, tx_set_f64,
   tx_root, pool_root_at, tx_set_root, tx_commit, tx_abort, tx_recover, tx_settle, tx_last_commit_id,
+  tx_begin_concurrent, tx_validate,
 } from "./tx";
+export { tx_doomed_at } from "./concurrent";
 export { heap_alloc, heap_free, heap_stats, heap_check } from "./heap";
 export { redo_last_record, redo_record_length, redo_apply_record } from "./journal";
 export { undo_last_record } from "./undo";

@@ -14,12 +14,13 @@
 // journal above the highest watermark, in commit-ID order; a journal returns
 // to the free list only once a durable header's watermark covers it.
 import {
-  CTL_COMMIT_ID, CTL_DURABLE, CTL_FREE_JOURNALS, CTL_POOL_SIZE, CTL_INFLIGHT_JOURNALS, CTL_ISSUED, CTL_JOURNALS_OFFSET,
-  APPLY_SEQUENCE_ADDRESS, CTL_JOURNAL_SIZE, CTL_TX_CURSOR, CTL_TX_JOURNAL, JOURNAL_COUNT, JOURNAL_HEADER,
-  LINE_SHIFT, TX_ERR_STATE, TX_ERR_TOO_LARGE, TX_OK, WRITTEN_FILTER_BYTES, ctl, poolAddr, setCtl, writtenFilter,
+  APPLIED_ADDRESS, CTL_COMMIT_ID, CTL_DURABLE, CTL_FREE_JOURNALS, CTL_POOL_SIZE, CTL_INFLIGHT_JOURNALS, CTL_ISSUED,
+  CTL_JOURNALS_OFFSET, APPLY_SEQUENCE_ADDRESS, CTL_JOURNAL_SIZE, JOURNAL_COUNT, JOURNAL_HEADER, LINE_SHIFT, TX_ERR_STATE,
+  TX_ERR_TOO_LARGE, TX_OK, WRITTEN_FILTER_BYTES, ctl, poolAddr, setCtl, writtenFilter,
 } from "./layout";
 import { copyBytes } from "./bytes";
-import { add32 } from "./atomics";
+import { add32, store64 } from "./atomics";
+import { concurrentOpen, concurrentRead, stampLines, stampsNeeded } from "./concurrent";
 import { pm_fence, pm_flush, pm_mark_dirty } from "./persist";
 import { xxh64 } from "./xxhash64";
 
@@ -44,12 +45,15 @@ function isValid(journal: usize): bool {
   return load<u64>(journal + J_CHECKSUM) == checksum(journal, payload);
 }
 
-function applyEntries(journal: usize, payload: u32): void {
+/** Writes a record's entries in place, stamping their lines with `id` first while concurrent transactions are open. */
+function applyEntries(journal: usize, payload: u32, id: u64): void {
   let entry = journal + JOURNAL_HEADER;
   const end = entry + payload;
+  const stamp = stampsNeeded();
   while (entry < end) {
     const offset = <usize>load<u32>(entry);
     const length = <usize>load<u32>(entry, 4);
+    if (stamp && length != 0) stampLines(<u32>offset, <u32>length, id);
     copyBytes(poolAddr(offset), entry + ENTRY_HEADER, length);
     pm_mark_dirty(offset, length);
     pm_flush(offset, length);
@@ -97,35 +101,58 @@ export function mayBeWritten(offset: u32, length: u32): bool {
   return false;
 }
 
-export function redoBegin(): i32 {
+// The open redo transaction of this thread (core instances are per thread): its
+// journal (NO_JOURNAL while a concurrent transaction stages its record in its
+// thread's buffer), the linear address of its record, and the entry bytes used.
+const NO_JOURNAL: u32 = <u32>-1;
+let txJournal: u32 = NO_JOURNAL;
+let txRecord: usize = 0;
+let txCursor: u32 = 0;
+
+function takeJournal(): i32 {
   const free = ctl<u32>(CTL_FREE_JOURNALS);
   if (free == 0) return TX_ERR_STATE;
-  memory.fill(writtenFilter(), 0, WRITTEN_FILTER_BYTES);
-  const index = ctz(free);
-  setCtl<u32>(CTL_FREE_JOURNALS, free & ~(1 << index));
-  setCtl<u32>(CTL_TX_JOURNAL, index);
-  setCtl<u32>(CTL_TX_CURSOR, 0);
+  txJournal = ctz(free);
+  setCtl<u32>(CTL_FREE_JOURNALS, free & ~(1 << txJournal));
   return TX_OK;
+}
+
+/** Opens a redo transaction in a free journal (the caller holds the transaction lock), or, given `record`, staged there. */
+export function redoBegin(record: usize = 0): i32 {
+  if (record == 0) {
+    const status = takeJournal();
+    if (status != TX_OK) return status;
+    record = poolAddr(<usize>journalOffset(txJournal));
+  } else {
+    txJournal = NO_JOURNAL;
+  }
+  memory.fill(writtenFilter(), 0, WRITTEN_FILTER_BYTES);
+  txRecord = record;
+  txCursor = 0;
+  return TX_OK;
+}
+
+/** Bytes left for entries in the open redo transaction's record. */
+export function redoRoom(): u32 {
+  return <u32>ctl<u64>(CTL_JOURNAL_SIZE) - JOURNAL_HEADER - txCursor;
 }
 
 /** Appends the redo image of [offset, offset + length) taken from linear address `src`. */
 export function redoAppend(offset: u32, src: usize, length: u32): i32 {
-  const cursor = ctl<u32>(CTL_TX_CURSOR);
   const size = ENTRY_HEADER + ((length + 7) & ~7);
-  if (<u64>(JOURNAL_HEADER + cursor + size) > ctl<u64>(CTL_JOURNAL_SIZE)) return TX_ERR_TOO_LARGE;
-  const entry = poolAddr(<usize>journalOffset(ctl<u32>(CTL_TX_JOURNAL))) + JOURNAL_HEADER + cursor;
-  setCtl<u32>(CTL_TX_CURSOR, cursor + writeEntry(entry, offset, src, length));
+  if (<u64>(JOURNAL_HEADER + txCursor + size) > ctl<u64>(CTL_JOURNAL_SIZE)) return TX_ERR_TOO_LARGE;
+  txCursor += writeEntry(txRecord + JOURNAL_HEADER + txCursor, offset, src, length);
   markWritten(offset, length);
   return TX_OK;
 }
 
 /** Reads [offset, offset + length) as the open transaction sees it: the pool overlaid with its redo images. */
 export function redoRead(offset: u32, length: u32, dst: usize): void {
-  copyBytes(dst, poolAddr(offset), length);
+  if (concurrentOpen() && length != 0) concurrentRead(offset, length, dst);
+  else copyBytes(dst, poolAddr(offset), length);
   if (length == 0 || !mayBeWritten(offset, length)) return;
-  const journal = poolAddr(<usize>journalOffset(ctl<u32>(CTL_TX_JOURNAL)));
-  let entry = journal + JOURNAL_HEADER;
-  const end = entry + ctl<u32>(CTL_TX_CURSOR);
+  let entry = txRecord + JOURNAL_HEADER;
+  const end = entry + txCursor;
   const readEnd = offset + length;
   while (entry < end) {
     const at = load<u32>(entry);
@@ -143,15 +170,21 @@ export function redoRead(offset: u32, length: u32, dst: usize): void {
  * commit ID and no fence, and returns 0.
  */
 export function redoCommit(): u64 {
-  const index = ctl<u32>(CTL_TX_JOURNAL);
-  const offset = journalOffset(index);
-  const journal = poolAddr(<usize>offset);
-  const payload = ctl<u32>(CTL_TX_CURSOR);
+  const payload = txCursor;
   if (payload == 0) {
     redoAbort();
     return 0;
   }
-  // The commit lock of the seed is implicit while one thread commits; IDs are taken in commit order.
+  // A concurrent transaction's record moves into a journal now, under the lock.
+  if (txJournal == NO_JOURNAL) {
+    if (takeJournal() != TX_OK) unreachable(); // never: a journal is in use only by the lock's holder, or in flight
+    copyBytes(poolAddr(<usize>journalOffset(txJournal)) + JOURNAL_HEADER, txRecord + JOURNAL_HEADER, payload);
+  }
+  const index = txJournal;
+  txJournal = NO_JOURNAL;
+  const offset = journalOffset(index);
+  const journal = poolAddr(<usize>offset);
+  // The caller holds the transaction lock: the seeds' lock on the commit ID. IDs are taken in commit order.
   const id = ctl<u64>(CTL_COMMIT_ID) + 1;
   setCtl<u64>(CTL_COMMIT_ID, id);
   const watermark = ctl<u64>(CTL_DURABLE);
@@ -172,9 +205,10 @@ export function redoCommit(): u64 {
   setCtl<u32>(CTL_INFLIGHT_JOURNALS, inflight | (1 << index));
   // Readers on other threads (cache lookups) retry if the sequence was odd or moved under them.
   add32(APPLY_SEQUENCE_ADDRESS, 1);
-  applyEntries(journal, payload);
+  applyEntries(journal, payload, id);
+  // Published before the sequence turns even: a concurrent transaction that begins after that reads it.
+  store64(APPLIED_ADDRESS, id);
   add32(APPLY_SEQUENCE_ADDRESS, 1);
-  setCtl<u64>(CTL_ISSUED, id);
   return id;
 }
 
@@ -215,16 +249,17 @@ export function redo_apply_record(record: usize, length: u32): i64 {
   }
   const id = load<u64>(record + J_COMMIT_ID);
   if (id <= ctl<u64>(CTL_ISSUED)) return 0;
-  applyEntries(record, length - JOURNAL_HEADER);
+  applyEntries(record, length - JOURNAL_HEADER, id);
   pm_fence();
-  setCtl<u64>(CTL_ISSUED, id);
+  store64(APPLIED_ADDRESS, id);
   setCtl<u64>(CTL_DURABLE, id);
   setCtl<u64>(CTL_COMMIT_ID, max(id, ctl<u64>(CTL_COMMIT_ID)));
   return <i64>id;
 }
 
 export function redoAbort(): void {
-  setCtl<u32>(CTL_FREE_JOURNALS, ctl<u32>(CTL_FREE_JOURNALS) | (1 << ctl<u32>(CTL_TX_JOURNAL)));
+  if (txJournal != NO_JOURNAL) setCtl<u32>(CTL_FREE_JOURNALS, ctl<u32>(CTL_FREE_JOURNALS) | (1 << txJournal));
+  txJournal = NO_JOURNAL;
 }
 
 /**
@@ -258,7 +293,7 @@ export function redoRecover(appliedFloor: u64): u64 {
     }
     if (next == <u32>-1) break;
     const journal = poolAddr(<usize>journalOffset(next));
-    applyEntries(journal, load<u32>(journal + J_PAYLOAD));
+    applyEntries(journal, load<u32>(journal + J_PAYLOAD), nextId);
     replayed = true;
     last = nextId;
   }

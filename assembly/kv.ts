@@ -31,8 +31,9 @@
 import { load32, load64, loadFence } from "./atomics";
 import { copyBytes } from "./bytes";
 import { heap_alloc, heap_free, heapSameSlot } from "./heap";
+import { redoRoom } from "./journal";
 import {
-  APPLY_SEQUENCE_ADDRESS, CTL_JOURNAL_SIZE, CTL_META_OFFSET, CTL_POOL_SIZE, CTL_TX_CURSOR, JOURNAL_HEADER,
+  APPLY_SEQUENCE_ADDRESS, CTL_META_OFFSET, CTL_POOL_SIZE,
   META_KV_DIRECTORY, TX_ERR_NO_SPACE, TX_ERR_TOO_LARGE, TX_OK, ctl, poolAddr, scratch, staging,
 } from "./layout";
 import { pm_flush, pm_mark_dirty } from "./persist";
@@ -527,7 +528,7 @@ function coldEvict(): i32 {
   if (status != TX_OK) return status;
   // The flag is a hint set by plain stores, but this transaction may have rewritten the record (a reused one).
   const flags = <u8>(rd32(entryAt(e) + E_TAG) >> 8);
-  if ((flags & FLAG_HIT) != 0 && journalRoom() > reserve) {
+  if ((flags & FLAG_HIT) != 0 && redoRoom() > reserve) {
     const slot = hotSlotFor();
     if (slot < 0) return <i32>slot;
     count(ST_PROMOTIONS);
@@ -764,7 +765,7 @@ function moveBucket(): i32 {
   const from = oldBucketsAt + migrated * BUCKET_SIZE;
   let length: u32 = 0;
   for (let e = rd32(from + 4); e != 0; e = rd32(entryAt(e) + E_NEXT)) length++;
-  if (journalRoom() < (length + 2) * SMALL_WRITE_BYTES + MOVE_RESERVE) return MOVE_NO_ROOM;
+  if (redoRoom() < (length + 2) * SMALL_WRITE_BYTES + MOVE_RESERVE) return MOVE_NO_ROOM;
   const highBit = oldMask + 1;
   let low: u32 = 0;
   let high: u32 = 0;
@@ -1039,7 +1040,7 @@ export function kv_set_many_num(at: u32, stats: usize, keys: usize, n: u32, leng
   loadState(); // the queue state stays in work() from one set to the next
   let done: u32 = 0;
   for (; done < n; done++) {
-    if (done > 0 && (journalRoom() < stride + 2 * SET_JOURNAL_BYTES || done >= SETS_PER_TRANSACTION)) break;
+    if (done > 0 && (redoRoom() < stride + 2 * SET_JOURNAL_BYTES || done >= SETS_PER_TRANSACTION)) break;
     const status = set(<u64>load<f64>(keys + done * 8), 0, 0, values + done * stride, load<u32>(lengths + done * 4));
     if (status != TX_OK) return status;
     // A doubling ends the transaction: its segment's offset reaches the header only with the commit, and a
@@ -1049,10 +1050,6 @@ export function kv_set_many_num(at: u32, stats: usize, keys: usize, n: u32, leng
   return <i32>done;
 }
 
-/** Bytes left in the open redo transaction's journal. */
-function journalRoom(): u32 {
-  return <u32>ctl<u64>(CTL_JOURNAL_SIZE) - JOURNAL_HEADER - ctl<u32>(CTL_TX_CURSOR);
-}
 
 /**
  * Plans the geometry of a cache of `cap` entries into the module's fields; returns its block size.

@@ -3,12 +3,19 @@
 //
 //   [0, 64 KiB)        AssemblyScript statics (re-applied by every instance)
 //   [64 KiB, 68 KiB)   control block: volatile counters and state, shared by all threads
-//   [68 KiB, 256 KiB)  scratch area for the host (large enough for a whole journal record)
+//   [68 KiB, 144 KiB)  scratch area for the host (large enough for a whole journal record)
+//   [144 KiB, 176 KiB) stripe versions: the commit ID that last wrote each stripe of lines (concurrent.ts)
+//   [176 KiB, 256 KiB) the owner's concurrent-transaction area (CONCURRENT_AREA_BYTES, see concurrent.ts)
 //   [256 KiB, ...)     the pool: header, flush ring, dirty-page bitmap, journals, undo log, heap
 
 export const CONTROL_BASE: usize = 65536;
 export const SCRATCH_BASE: usize = CONTROL_BASE + 4096;
-export const SCRATCH_SIZE: usize = 262144 - SCRATCH_BASE;
+export const VERSIONS_BASE: usize = 147456;
+export const SCRATCH_SIZE: usize = VERSIONS_BASE - SCRATCH_BASE;
+export const STRIPE_BITS: u32 = 12; // 4096 stripes of u64 versions
+export const OWNER_CONCURRENT_AREA: usize = VERSIONS_BASE + (8 << STRIPE_BITS);
+// A concurrent transaction's state words and read log (16 KiB), then its redo record (a journal's largest size).
+export const CONCURRENT_AREA_BYTES: u32 = (16 + 64) << 10;
 export const POOL_BASE: usize = 262144;
 
 export const LINE_SHIFT: u32 = 6; // 64-byte cache lines
@@ -75,9 +82,7 @@ export const CTL_BITMAP_OFFSET: u32 = 48;
 export const CTL_DATA_OFFSET: u32 = 56;
 export const CTL_COMMIT_ID: u32 = 64; // last commit ID handed out
 export const CTL_DURABLE: u32 = 72; // every commit ID <= this has its in-place writes durable (a completed fence)
-export const CTL_TX_MODE: u32 = 80; // u32: TX_NONE, TX_REDO, TX_UNDO
-export const CTL_TX_JOURNAL: u32 = 84; // u32: journal of the open redo transaction
-export const CTL_TX_CURSOR: u32 = 88; // u32: payload bytes (redo) or entries (undo) used
+export const CTL_UNDO_CURSOR: u32 = 88; // u32: entries the open undo transaction used (redo state is per thread: journal.ts)
 export const CTL_TX_ID: u32 = 96; // u64: ID of the open undo transaction
 export const CTL_FREE_JOURNALS: u32 = 104; // u32 bitmask
 export const CTL_INFLIGHT_JOURNALS: u32 = 108; // u32 bitmask
@@ -97,6 +102,10 @@ export const APPLY_SEQUENCE_ADDRESS: usize = CONTROL_BASE + CTL_APPLY_SEQUENCE;
 // the apply sequence, a seqlock for read-only transactions on other threads.
 export const CTL_WRITE_SEQUENCE: u32 = 196;
 export const WRITE_SEQUENCE_ADDRESS: usize = CONTROL_BASE + CTL_WRITE_SEQUENCE;
+// i32: concurrent transactions open on any thread. While it is 0, commits skip stamping stripe versions.
+export const CTL_CONCURRENT_OPEN: u32 = 200;
+export const CONCURRENT_OPEN_ADDRESS: usize = CONTROL_BASE + CTL_CONCURRENT_OPEN;
+export const APPLIED_ADDRESS: usize = CONTROL_BASE + CTL_ISSUED;
 export const CTL_OWNER_STATE: u32 = 256; // i32 on its own line: the owning thread's pool is running, closed or without power
 export const OWNER_STATE_ADDRESS: usize = CONTROL_BASE + CTL_OWNER_STATE;
 // Counters every commit writes live on their own line, away from the geometry
@@ -145,6 +154,7 @@ export const HEADER_BAD_GEOMETRY: i32 = 4;
 let threadScratch: usize = SCRATCH_BASE;
 let threadFilter: usize = CONTROL_BASE + CTL_WRITTEN_FILTER;
 let threadStaging: usize = CONTROL_BASE + CTL_STAGING;
+let threadConcurrent: usize = OWNER_CONCURRENT_AREA;
 @inline export function scratch(): usize {
   return threadScratch;
 }
@@ -155,14 +165,19 @@ let threadStaging: usize = CONTROL_BASE + CTL_STAGING;
 @inline export function staging(): usize {
   return threadStaging;
 }
+/** This thread's concurrent-transaction area (CONCURRENT_AREA_BYTES). */
+@inline export function concurrentArea(): usize {
+  return threadConcurrent;
+}
 /**
- * Points this instance's scratch area, written-lines filter (WRITTEN_FILTER_BYTES)
- * and staging area (STAGING_BYTES) at an attached worker's own.
+ * Points this instance's scratch area, written-lines filter (WRITTEN_FILTER_BYTES),
+ * staging area (STAGING_BYTES) and concurrent-transaction area at an attached worker's own.
  */
-export function thread_area(scratchAddress: usize, filterAddress: usize, stagingAddress: usize): void {
+export function thread_area(scratchAddress: usize, filterAddress: usize, stagingAddress: usize, concurrentAddress: usize): void {
   threadScratch = scratchAddress;
   threadFilter = filterAddress;
   threadStaging = stagingAddress;
+  threadConcurrent = concurrentAddress;
 }
 
 @inline export function poolAddr(offset: usize): usize {

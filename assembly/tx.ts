@@ -2,11 +2,12 @@
 // default) or undo. Every structural update of the pool, allocator metadata
 // included, goes through txWrite, so one commit makes all of it durable at once.
 import {
-  CTL_COMMIT_ID, CTL_DURABLE, CTL_ISSUED, CTL_DATA_OFFSET, CTL_META_OFFSET, CTL_POOL_SIZE, CTL_TX_MODE, META_ROOT,
+  APPLIED_ADDRESS, CTL_COMMIT_ID, CTL_DURABLE, CTL_DATA_OFFSET, CTL_META_OFFSET, CTL_POOL_SIZE, META_ROOT,
   STATE_LAST_COMMIT_ID, TX_ERR_BOUNDS, TX_ERR_STATE, TX_NONE, TX_OK, TX_REDO, TX_UNDO, ctl, poolAddr, setCtl, staging,
 } from "./layout";
-import { load64 } from "./atomics";
+import { load64, store64 } from "./atomics";
 import { copyBytes } from "./bytes";
+import { clearStamps, concurrentBegin, concurrentEnd, concurrentOpen, concurrentRecord, concurrentValid } from "./concurrent";
 import { mayBeWritten, redoAbort, redoAppend, redoBegin, redoCommit, redoRead, redoRecover } from "./journal";
 import { pm_fence, pool_set_last_commit_id } from "./persist";
 import { undoAbort, undoBegin, undoCommit, undoCommittedId, undoRecover, undoWrite } from "./undo";
@@ -16,8 +17,16 @@ import { undoAbort, undoBegin, undoCommit, undoCommittedId, undoRecover, undoWri
   return staging();
 }
 
+// This thread's open transaction (core instances are per thread).
+let mode: u32 = TX_NONE;
+
 @inline export function txMode(): u32 {
-  return ctl<u32>(CTL_TX_MODE);
+  return mode;
+}
+
+/** Whether a read of [offset, offset + length) must go through the open redo transaction (its writes, or its validation). */
+@inline function readsThroughRedo(offset: u32, length: u32): bool {
+  return mode == TX_REDO && (concurrentOpen() || mayBeWritten(offset, length));
 }
 
 @inline function inData(offset: u32, length: u32): bool {
@@ -41,13 +50,13 @@ export function txRead(offset: u32, length: u32, dst: usize): void {
 
 /** A transactional 8-byte read: a plain load unless the open redo transaction may have written the line. */
 export function txLoad64(offset: u32): u64 {
-  if (txMode() != TX_REDO || !mayBeWritten(offset, 8)) return load<u64>(poolAddr(offset));
+  if (!readsThroughRedo(offset, 8)) return load<u64>(poolAddr(offset));
   redoRead(offset, 8, valueSlot());
   return load<u64>(valueSlot());
 }
 
 export function txLoad32(offset: u32): u32 {
-  if (txMode() != TX_REDO || !mayBeWritten(offset, 4)) return load<u32>(poolAddr(offset));
+  if (!readsThroughRedo(offset, 4)) return load<u32>(poolAddr(offset));
   redoRead(offset, 4, valueSlot());
   return load<u32>(valueSlot());
 }
@@ -57,16 +66,35 @@ export function txStore64(offset: u32, value: u64): i32 {
   return txWrite(offset, valueSlot(), 8);
 }
 
-export function tx_begin(mode: u32): i32 {
-  if (txMode() != TX_NONE || (mode != TX_REDO && mode != TX_UNDO)) return TX_ERR_STATE;
-  if (mode == TX_REDO) {
+export function tx_begin(requested: u32): i32 {
+  if (mode != TX_NONE || (requested != TX_REDO && requested != TX_UNDO)) return TX_ERR_STATE;
+  if (requested == TX_REDO) {
     const status = redoBegin();
     if (status != TX_OK) return status;
   } else {
     undoBegin();
   }
-  setCtl<u32>(CTL_TX_MODE, mode);
+  mode = requested;
   return TX_OK;
+}
+
+/**
+ * Opens a concurrent redo transaction, without the transaction lock: it stages
+ * its writes in this thread's buffer and validates its reads (concurrent.ts).
+ * Its host checks the doomed flag (tx_doomed_at) after reads, and commits
+ * holding the lock, after tx_validate.
+ */
+export function tx_begin_concurrent(): i32 {
+  if (mode != TX_NONE) return TX_ERR_STATE;
+  redoBegin(concurrentRecord());
+  concurrentBegin();
+  mode = TX_REDO;
+  return TX_OK;
+}
+
+/** Under the transaction lock: whether the open concurrent transaction may commit (else abort it and run it again). */
+export function tx_validate(): bool {
+  return mode == TX_REDO && concurrentOpen() && concurrentValid();
 }
 
 /** Writes `length` bytes from linear address `src` at pool offset `offset` (data region only). */
@@ -128,20 +156,20 @@ export function tx_set_root(offset: u32): i32 {
 
 /** Commits the open transaction; returns its commit ID (0 if none was open). */
 export function tx_commit(): u64 {
-  const mode = txMode();
   let id: u64 = 0;
   if (mode == TX_REDO) id = redoCommit();
   else if (mode == TX_UNDO) id = undoCommit();
-  setCtl<u32>(CTL_TX_MODE, TX_NONE);
+  concurrentEnd();
+  mode = TX_NONE;
   return id;
 }
 
 /** Aborts the open transaction: nothing it wrote remains. */
 export function tx_abort(): void {
-  const mode = txMode();
   if (mode == TX_REDO) redoAbort();
   else if (mode == TX_UNDO) undoAbort();
-  setCtl<u32>(CTL_TX_MODE, TX_NONE);
+  concurrentEnd();
+  mode = TX_NONE;
 }
 
 /**
@@ -150,7 +178,9 @@ export function tx_abort(): void {
  * resume commit IDs above every ID seen. Records the result in the pool header.
  */
 export function tx_recover(): u64 {
-  setCtl<u32>(CTL_TX_MODE, TX_NONE);
+  concurrentEnd();
+  mode = TX_NONE;
+  clearStamps();
   // Journals at or below the applied floor must not be replayed: a later undo commit may have changed their bytes.
   const floor = max(load64(poolAddr(STATE_LAST_COMMIT_ID)), undoCommittedId());
   const newest = max(redoRecover(floor), undoRecover());
@@ -167,7 +197,7 @@ export function tx_recover(): u64 {
 export function tx_settle(): void {
   pm_fence();
   const newest = ctl<u64>(CTL_COMMIT_ID);
-  setCtl<u64>(CTL_ISSUED, newest);
+  store64(APPLIED_ADDRESS, newest);
   setCtl<u64>(CTL_DURABLE, newest);
   pool_set_last_commit_id(newest);
 }

@@ -6,7 +6,7 @@
 // Recovery rolls back a transaction whose log is still active. The log state is
 // one 8-byte word (power-fail atomic): transaction ID << 2 | state.
 import {
-  CTL_COMMIT_ID, CTL_DURABLE, CTL_ISSUED, CTL_TX_CURSOR, CTL_TX_ID, CTL_UNDO_OFFSET, CTL_UNDO_SIZE, JOURNAL_HEADER,
+  APPLIED_ADDRESS, CTL_COMMIT_ID, CTL_DURABLE, CTL_UNDO_CURSOR, CTL_TX_ID, CTL_UNDO_OFFSET, CTL_UNDO_SIZE, JOURNAL_HEADER,
   STATE_LAST_COMMIT_ID, TX_ERR_TOO_LARGE, TX_OK, WRITE_SEQUENCE_ADDRESS, ctl, poolAddr, setCtl,
 } from "./layout";
 import { add32, load64, store64 } from "./atomics";
@@ -53,13 +53,13 @@ export function undoBegin(): void {
   const id = ctl<u64>(CTL_COMMIT_ID) + 1;
   setCtl<u64>(CTL_COMMIT_ID, id);
   setCtl<u64>(CTL_TX_ID, id);
-  setCtl<u32>(CTL_TX_CURSOR, 0);
+  setCtl<u32>(CTL_UNDO_CURSOR, 0);
   setState(id, STATE_ACTIVE); // durable with the first entry fence
 }
 
 /** Logs the old contents of every line of [offset, offset + length) not yet logged, fences, then stores in place. */
 export function undoWrite(offset: u32, src: usize, length: u32): i32 {
-  const count = ctl<u32>(CTL_TX_CURSOR);
+  const count = ctl<u32>(CTL_UNDO_CURSOR);
   const first = offset & ~(LINE - 1);
   const last = (offset + length - 1) & ~(LINE - 1);
   let fresh: u32 = 0;
@@ -81,7 +81,7 @@ export function undoWrite(offset: u32, src: usize, length: u32): i32 {
     pm_mark_dirty(from, fresh * ENTRY_SIZE);
     pm_flush(from, fresh * ENTRY_SIZE);
     pm_fence();
-    setCtl<u32>(CTL_TX_CURSOR, index);
+    setCtl<u32>(CTL_UNDO_CURSOR, index);
   }
   memory.copy(poolAddr(offset), src, length);
   pm_mark_dirty(offset, length);
@@ -96,14 +96,14 @@ export function undoWrite(offset: u32, src: usize, length: u32): i32 {
  * journal over this transaction's writes.
  */
 export function undoCommit(): u64 {
-  const count = ctl<u32>(CTL_TX_CURSOR);
+  const count = ctl<u32>(CTL_UNDO_CURSOR);
   const txId = ctl<u64>(CTL_TX_ID);
   for (let i: u32 = 0; i < count; i++) pm_flush(load<u32>(entryAddr(i)), LINE);
   pm_fence();
   setState(txId, STATE_DONE);
   storeStateWord(STATE_LAST_COMMIT_ID, txId);
   pm_fence();
-  setCtl<u64>(CTL_ISSUED, txId);
+  store64(APPLIED_ADDRESS, txId);
   setCtl<u64>(CTL_DURABLE, txId);
   add32(WRITE_SEQUENCE_ADDRESS, 1);
   return txId;
@@ -121,7 +121,7 @@ function rollBack(count: u32): void {
 }
 
 export function undoAbort(): void {
-  rollBack(ctl<u32>(CTL_TX_CURSOR));
+  rollBack(ctl<u32>(CTL_UNDO_CURSOR));
   setState(ctl<u64>(CTL_TX_ID), STATE_DONE);
   pm_fence();
   add32(WRITE_SEQUENCE_ADDRESS, 1);
@@ -162,7 +162,7 @@ export function undoRecover(): u64 {
  * record length.
  */
 export function undo_last_record(dst: usize): u32 {
-  const count = ctl<u32>(CTL_TX_CURSOR);
+  const count = ctl<u32>(CTL_UNDO_CURSOR);
   let payload: u32 = 0;
   for (let i: u32 = 0; i < count; i++) {
     const line = load<u32>(entryAddr(i));

@@ -34,6 +34,15 @@ describe('crash-state explorer', () => {
     });
   }
 
+  // Concurrent transactions stage their records in the thread's buffer and move them into a journal at commit.
+  for (const device of DEVICE_PERSONALITIES) {
+    it.each(TX_WORKLOADS)(`%s on ${device} with concurrent transactions recovers every crash state`, async (workload) => {
+      const report = await crashtest({ workload, device, log: 'concurrent', states: 300, seed: SEED });
+      total += report.states;
+      expect(report.firstViolation, `seed ${SEED}`).toBeNull();
+    });
+  }
+
   // The persistent cache runs redo transactions. kv: evictions, ghost promotions and hot sweeps in every few steps;
   // grow: a cache doubling its records and buckets, with most crashes in the middle of a bucket move.
   for (const workload of CACHE_WORKLOADS) {

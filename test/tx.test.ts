@@ -211,6 +211,59 @@ describe('read-only transactions', () => {
   });
 });
 
+describe('concurrent transactions', () => {
+  it('commit like redo transactions, refuse undo and nested cache writes, and survive reopening', async () => {
+    const store = new MemoryStore();
+    const pool = await Pool.open({ store, size: 4 * MiB, create: true, backgroundFlushMs: 0 });
+    const block = pool.txSync((tx) => {
+      const at = tx.alloc(4096);
+      tx.setU64(at, 5n);
+      tx.root = at;
+      return at;
+    }, { concurrent: true });
+    let handle: Transaction | undefined;
+    const seen = pool.txSync((tx) => {
+      handle = tx;
+      tx.setU64(block, tx.getU64(block) + 1n);
+      tx.setF64(block + 8, 2.5);
+      tx.write(block + 100, patternBytes(3000, 4));
+      return [tx.root, tx.getU64(block), tx.getF64(block + 8), [...tx.read(block + 100, 4)]];
+    }, { concurrent: true });
+    expect(seen).toEqual([block, 6n, 2.5, [...patternBytes(3000, 4).subarray(0, 4)]]);
+    expect(typeof handle!.commitId).toBe('bigint');
+    expect(await pool.tx((tx) => tx.getU64(block) * 2n, { concurrent: true })).toBe(12n);
+    expect(codeOf(() => pool.txSync(() => {}, { concurrent: true, log: 'undo' }))).toBe('EINVAL');
+    expect(codeOf(() => pool.txSync(() => {}, { concurrent: 1 as unknown as boolean }))).toBe('EINVAL');
+    const cache = pool.kv('concurrent', { capacity: 16 });
+    expect(codeOf(() => pool.txSync(() => cache.set(1, 'x'), { concurrent: true }))).toBe('ETXNESTED');
+    expect(codeOf(() => pool.txSync(() => pool.txSync(() => {}), { concurrent: true }))).toBe('ETXNESTED');
+    // A callback that throws commits nothing, and leaves no lock held.
+    expect(() => pool.txSync((tx) => {
+      tx.setU64(block, 99n);
+      throw new Error('no');
+    }, { concurrent: true })).toThrow('no');
+    expect(pool.txSync((tx) => tx.getU64(block))).toBe(6n);
+    await pool.close();
+    const reopened = await Pool.open({ store, backgroundFlushMs: 0 });
+    expect(reopened.txSync((tx) => [tx.getU64(block), [...tx.read(block + 100, 3000)]])).toEqual([6n, [...patternBytes(3000, 4)]]);
+    await reopened.close();
+  });
+
+  it('a transaction that reads more than its read log holds runs again holding the lock, once', async () => {
+    const pool = await Pool.open({ store: new MemoryStore(), size: 8 * MiB, create: true, backgroundFlushMs: 0 });
+    const size = 1 << 20; // 16,384 lines: more stripes than the 4,080 a read log holds
+    const block = pool.txSync((tx) => tx.alloc(size));
+    let runs = 0;
+    const sum = pool.txSync((tx) => {
+      runs++;
+      tx.setU64(block, 7n);
+      return tx.read(block, size).reduce((a, b) => a + b, 0);
+    }, { concurrent: true });
+    expect([sum, runs]).toEqual([7, 2]);
+    await pool.close();
+  });
+});
+
 describe('check', () => {
   it('reports inconsistent allocator metadata in an image whose checksums are intact', async () => {
     const { checkPool } = await import('../host/runtime/check.js');

@@ -327,6 +327,101 @@ describe('workers on one pool', () => {
     }
   });
 
+  it('concurrent transactions on 2 workers and the owner commit every transfer exactly once, beside undo transactions and audits', async () => {
+    const seed = Date.now() % 1_000_000;
+    try {
+      const store = new MemoryStore();
+      const pool = await Pool.open({ store, size: 8 * MiB, create: true, device: 'eadr', backgroundFlushMs: 0 });
+      const count = 16;
+      const total = count * 1000;
+      const workers = 2;
+      // The accounts, then the count of committed transfers, then one count per worker and one for the owner.
+      const accounts = pool.txSync((tx) => {
+        const at = tx.alloc(count * 8 + 8 + (workers + 1) * 8);
+        for (let i = 0; i < count; i++) tx.setU64(at + i * 8, 1000n);
+        return at;
+      });
+      const committed = accounts + count * 8;
+      const ownerWord = committed + 8 + workers * 8;
+      const start = new SharedArrayBuffer(4);
+      const stop = new SharedArrayBuffer(4);
+      const spawn = <T>(url: string, data: Record<string, unknown>) => {
+        const worker = new Worker(new URL(url, import.meta.url), { workerData: { handle: pool.workerHandle(), accounts, count, total, stop, ...data } });
+        return new Promise<T>((resolve, reject) => {
+          worker.once('message', resolve);
+          worker.once('error', reject);
+        });
+      };
+      const auditors = [spawn<{ sums: number; wrong: number }>('./fixtures/bank-worker.mjs', { role: 'audit' })];
+      const transactions = 100_000;
+      const transferring = Array.from({ length: workers }, (_, index) =>
+        spawn<{ transactions: number; runs: number }>('./fixtures/concurrent-worker.mjs', {
+          index, transactions, seed: seed + index, undoEvery: 10, start,
+        }),
+      );
+      const gate = new Int32Array(start);
+      while (Atomics.load(gate, 0) < workers) await new Promise((resolve) => setTimeout(resolve, 1));
+      Atomics.store(gate, 0, -1);
+      Atomics.notify(gate, 0);
+      let done = false;
+      const finished = Promise.all(transferring).finally(() => (done = true));
+      let ownerTransactions = 0;
+      while (!done) {
+        for (let i = 0; i < 100; i++, ownerTransactions++) {
+          pool.txSync((tx) => {
+            tx.setU64(committed, tx.getU64(committed) + 1n);
+            tx.setU64(ownerWord, tx.getU64(ownerWord) + 1n);
+          }, { concurrent: true });
+        }
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      const results = await finished;
+      Atomics.store(new Int32Array(stop), 0, 1);
+      const audits = await Promise.all(auditors);
+      const state = pool.txSync((tx) => {
+        let sum = 0n;
+        for (let i = 0; i < count; i++) sum += tx.getU64(accounts + i * 8);
+        const own = Array.from({ length: workers + 1 }, (_, i) => tx.getU64(committed + 8 + i * 8));
+        return { sum, committed: tx.getU64(committed), own };
+      });
+      expect(state).toEqual({
+        sum: BigInt(total),
+        committed: BigInt(workers * transactions + ownerTransactions),
+        own: [...results.map(() => BigInt(transactions)), BigInt(ownerTransactions)],
+      });
+      expect(audits.map((a) => a.wrong)).toEqual([0]);
+      // Bodies overlapped: some met a commit that changed what they read, and ran again.
+      expect(results.reduce((n, r) => n + r.runs, 0)).toBeGreaterThan(workers * transactions);
+      await pool.close();
+      const report = await checkPool(store);
+      expect(report.valid, JSON.stringify(report)).toBe(true);
+    } catch (error) {
+      throw new Error(`seed ${seed}: ${(error as Error).message}`, { cause: error });
+    }
+  });
+
+  it('a concurrent transaction runs again when another thread commits a change to what it read', async () => {
+    const pool = await Pool.open({ store: new MemoryStore(), size: 4 * MiB, create: true, device: 'eadr', backgroundFlushMs: 0 });
+    const root = pool.txSync((tx) => (tx.root = tx.alloc(8)));
+    const signal = new SharedArrayBuffer(4);
+    const holder = new Worker(new URL('./fixtures/tx-holder.mjs', import.meta.url), { workerData: { handle: pool.workerHandle(), signal, root } });
+    await new Promise((resolve) => holder.once('message', resolve)); // 'holding': inside its transaction, it will set 42
+    const seen: bigint[] = [];
+    pool.txSync((tx) => {
+      const value = tx.getU64(root);
+      seen.push(value);
+      if (seen.length === 1) {
+        Atomics.store(new Int32Array(signal), 0, 1); // the holder commits 42 while this body is open
+        Atomics.notify(new Int32Array(signal), 0);
+      }
+      tx.setU64(root, value + 1n);
+    }, { concurrent: true });
+    expect(seen).toEqual([0n, 42n]);
+    expect(pool.txSync((tx) => tx.getU64(root))).toBe(43n);
+    await new Promise((resolve) => holder.once('message', resolve));
+    await pool.close();
+  });
+
   it('a thread that may not block gets EAGAIN from a held lock at once, and takes it asynchronously once free', async () => {
     const buffer = new SharedArrayBuffer(12);
     const words = new Int32Array(buffer);

@@ -5,7 +5,9 @@ import {
   PmemError, ReadOnlyTransactionError, TransactionFinishedError, TransactionTooLargeError,
 } from '../errors.js';
 import { type SnapshotReader, SnapshotMovedError } from '../runtime/snapshot-reader.js';
-import type { TransactionHost, TxMode } from '../runtime/transaction-host.js';
+import {
+  ConcurrentConflictError, DOOMED_TOO_MANY_READS, type TransactionHost, type TxMode,
+} from '../runtime/transaction-host.js';
 
 export type TxLog = TxMode;
 
@@ -20,23 +22,43 @@ export interface TxOptions {
    * finishing, it runs once more holding the lock.
    */
   readOnly?: boolean;
+  /**
+   * A redo transaction that runs beside other concurrent transactions on other
+   * threads: it takes the lock only to commit. Its reads are checked against
+   * every commit since it began; when another writer changed what it read, it
+   * is aborted and `fn` runs again (so `fn` must not change anything outside
+   * the pool), and if that keeps happening it runs once more holding the lock.
+   */
+  concurrent?: boolean;
 }
 
 export interface ParsedTxOptions {
   log: TxLog;
   readOnly: boolean;
+  concurrent: boolean;
+}
+
+function booleanOption(options: TxOptions | undefined, name: 'readOnly' | 'concurrent'): boolean {
+  const value = options?.[name] ?? false;
+  if (typeof value !== 'boolean') throw new InvalidArgumentError(`${name} must be a boolean; got ${String(value)}`);
+  return value;
 }
 
 export function parseTxOptions(options: TxOptions | undefined): ParsedTxOptions {
   const log = options?.log ?? 'redo';
   if (log !== 'redo' && log !== 'undo') throw new InvalidArgumentError(`log must be 'redo' or 'undo'; got ${String(log)}`);
-  const readOnly = options?.readOnly ?? false;
-  if (typeof readOnly !== 'boolean') throw new InvalidArgumentError(`readOnly must be a boolean; got ${String(readOnly)}`);
-  return { log, readOnly };
+  const readOnly = booleanOption(options, 'readOnly');
+  const concurrent = booleanOption(options, 'concurrent');
+  if (concurrent && log === 'undo') {
+    throw new InvalidArgumentError("a concurrent transaction logs with redo: an undo transaction writes in place as it goes");
+  }
+  return { log, readOnly, concurrent };
 }
 
 /** Lock-free attempts of a read-only transaction before it runs holding the lock. */
 const READ_ONLY_TRIES = 16;
+/** Attempts of a concurrent transaction before it runs holding the lock. */
+const CONCURRENT_TRIES = 16;
 
 function checkCallback(fn: unknown): void {
   if (typeof fn !== 'function') throw new InvalidArgumentError('a transaction needs a callback');
@@ -61,9 +83,41 @@ export function runTransaction<T>(host: TransactionHost, fn: (tx: Transaction) =
   checkCallback(fn);
   checkNotReading(host);
   if (options.readOnly) return runReadOnly(host, fn);
-  const { log } = options;
-  host.beginTransaction(log);
-  const tx = new Transaction(host, log);
+  if (options.concurrent) {
+    const done = runConcurrently(host, fn, true);
+    if (done) return done.result;
+  }
+  return (runOnce(host, fn, options.log, false, true) as { result: T }).result;
+}
+
+/**
+ * Up to CONCURRENT_TRIES concurrent runs of `fn`: the result of the first that
+ * commits, or undefined when it should run holding the lock instead (it kept
+ * meeting conflicts, read too much, or the lock was busy and `wait` is false).
+ */
+function runConcurrently<T>(host: TransactionHost, fn: (tx: Transaction) => T, wait: boolean): { result: T } | undefined {
+  for (let tries = 0; tries < CONCURRENT_TRIES; tries++) {
+    const done = runOnce(host, fn, 'redo', true, wait);
+    if (!(done instanceof ConcurrentConflictError)) return done;
+    if (done.reason !== 'conflict') return undefined;
+  }
+  return undefined;
+}
+
+/**
+ * Runs `fn` once as a transaction (`concurrent`: without the lock until its
+ * commit, which waits for the lock only if `wait`). Returns its result, or,
+ * when a concurrent run was aborted and must be repeated, why.
+ */
+function runOnce<T>(
+  host: TransactionHost,
+  fn: (tx: Transaction) => T,
+  log: TxLog,
+  concurrent: boolean,
+  wait: boolean,
+): { result: T } | ConcurrentConflictError {
+  host.beginTransaction(log, concurrent);
+  const tx = new Transaction(host, log, undefined, concurrent);
   let result: T;
   try {
     result = fn(tx);
@@ -73,11 +127,21 @@ export function runTransaction<T>(host: TransactionHost, fn: (tx: Transaction) =
   } catch (error) {
     if (host.inTransaction) host.abortTransaction();
     tx.finish(undefined);
+    if (error instanceof ConcurrentConflictError) return error;
+    // A run that read a changed state is repeated whatever it threw (the callback may have caught the conflict).
+    if (concurrent && host.doomed[0] !== 0) return doomedError(host);
     throw error;
   }
-  const commitId = host.commitTransaction();
+  let commitId: bigint;
+  try {
+    commitId = host.commitTransaction(wait);
+  } catch (error) {
+    tx.finish(undefined);
+    if (error instanceof ConcurrentConflictError) return error;
+    throw error;
+  }
   tx.finish(commitId === 0n ? undefined : commitId);
-  return result;
+  return { result };
 }
 
 /**
@@ -96,13 +160,20 @@ export function runTransactionAsync<T>(host: TransactionHost, fn: (tx: Transacti
     if (done) return done.result;
     return lock.acquireAsync().then(() => readHoldingLock(host, fn));
   }
+  const locked = { ...options, concurrent: false };
   const runHoldingLock = () => {
     try {
-      return runTransaction(host, fn, options);
+      return runTransaction(host, fn, locked);
     } finally {
       lock.release();
     }
   };
+  if (options.concurrent) {
+    checkCallback(fn);
+    checkNotReading(host);
+    const done = runConcurrently(host, fn, false);
+    if (done) return done.result;
+  }
   return lock.tryAcquire() ? runHoldingLock() : lock.acquireAsync().then(runHoldingLock);
 }
 
@@ -158,6 +229,10 @@ function readOnSnapshot<T>(host: TransactionHost, fn: (tx: Transaction) => T): {
   }
 }
 
+function doomedError(host: TransactionHost): ConcurrentConflictError {
+  return new ConcurrentConflictError(host.doomed[0] === DOOMED_TOO_MANY_READS ? 'too-many-reads' : 'conflict');
+}
+
 /** Maps a core status code (TX_ERR_* in assembly/layout.ts) onto a typed error. */
 function statusError(status: number, context: { offset?: number; size?: number }): PmemError {
   switch (status) {
@@ -188,7 +263,15 @@ export class Transaction {
     readonly log: TxLog,
     /** Set for a read-only transaction: its reads, checked against concurrent writers. */
     private readonly snapshot?: SnapshotReader,
+    /** Whether it is a concurrent transaction: every read is checked against commits since it began. */
+    private readonly concurrent = false,
   ) {}
+
+  /** `value`, read by a concurrent transaction: unless a writer changed it since the transaction began. */
+  private checked<T>(value: T): T {
+    if (this.concurrent && this.runtime.doomed[0] !== 0) throw doomedError(this.runtime);
+    return value;
+  }
 
   /** Whether the transaction may only read. */
   get readOnly(): boolean {
@@ -239,7 +322,7 @@ export class Transaction {
     for (let done = 0; done < length; done += scratch.length) {
       const n = Math.min(scratch.length, length - done);
       this.status(this.runtime.core.tx_read(offset + done, n, scratch.byteOffset));
-      out.set(scratch.subarray(0, n), done);
+      this.checked(out).set(scratch.subarray(0, n), done);
     }
     return out;
   }
@@ -257,7 +340,7 @@ export class Transaction {
 
   getU32(offset: number): number {
     this.check(offset, 4);
-    return this.snapshot ? this.snapshot.u32(offset) : this.runtime.core.tx_get_u32(offset);
+    return this.snapshot ? this.snapshot.u32(offset) : this.checked(this.runtime.core.tx_get_u32(offset));
   }
   setU32(offset: number, value: number): void {
     if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) throw new InvalidArgumentError('value must be a u32');
@@ -265,7 +348,7 @@ export class Transaction {
   }
   getU64(offset: number): bigint {
     this.check(offset, 8);
-    return this.snapshot ? this.snapshot.u64(offset) : this.runtime.core.tx_get_u64(offset);
+    return this.snapshot ? this.snapshot.u64(offset) : this.checked(this.runtime.core.tx_get_u64(offset));
   }
   setU64(offset: number, value: bigint): void {
     if (typeof value !== 'bigint' || value < 0n || value >= 1n << 64n) throw new InvalidArgumentError('value must be a u64 bigint');
@@ -273,7 +356,7 @@ export class Transaction {
   }
   getF64(offset: number): number {
     this.check(offset, 8);
-    return this.snapshot ? this.snapshot.f64(offset) : this.runtime.core.tx_get_f64(offset);
+    return this.snapshot ? this.snapshot.f64(offset) : this.checked(this.runtime.core.tx_get_f64(offset));
   }
   setF64(offset: number, value: number): void {
     if (typeof value !== 'number') throw new InvalidArgumentError('value must be a number');
@@ -286,7 +369,7 @@ export class Transaction {
     if (!Number.isSafeInteger(size) || size <= 0 || size > 0xffffffff) {
       throw new InvalidArgumentError('size must be a positive integer', { size });
     }
-    const result = Number(this.runtime.core.heap_alloc(size));
+    const result = this.checked(Number(this.runtime.core.heap_alloc(size)));
     if (result < 0) this.status(result, { size });
     return result;
   }
@@ -295,13 +378,13 @@ export class Transaction {
   free(offset: number): void {
     this.writable();
     if (!Number.isSafeInteger(offset) || offset < 0 || offset > 0xffffffff) throw new InvalidPointerError(offset);
-    this.status(this.runtime.core.heap_free(offset), { offset });
+    this.status(this.checked(this.runtime.core.heap_free(offset)), { offset });
   }
 
   /** The persistent root: the offset from which an application finds its data (0 when unset). */
   get root(): number {
     this.usable();
-    return this.snapshot ? Number(this.snapshot.u64(this.runtime.core.pool_root_at())) : this.runtime.core.tx_root();
+    return this.snapshot ? Number(this.snapshot.u64(this.runtime.core.pool_root_at())) : this.checked(this.runtime.core.tx_root());
   }
 
   set root(offset: number) {

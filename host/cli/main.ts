@@ -20,7 +20,7 @@ const USAGE = `usage: wasm-pmem <command> [options] [--json]
   check PATH                                             verify every checksum (exit 0 if valid)
   save PATH SNAPSHOT [--force]                           write the pool's newest image to a snapshot file
   restore SNAPSHOT PATH [--force]                        rebuild a pool from a snapshot file
-  crashtest [--workload bank|alloc|mixed|kv] [--device D] [--log redo|undo|both] [--states N] [--seed S]
+  crashtest [--workload bank|alloc|mixed|kv|grow] [--device D] [--log redo|undo|both|concurrent] [--states N] [--seed S]
                                                          recover crash images at every fence and store
   cachesim --trace FILE --size N|P% [--policy two-phase|lru|s3fifo] [--plot FILE.svg]
                                                          miss ratio of a cache policy on a trace

@@ -4,11 +4,15 @@
 // owner; saves, recovery, creating caches and the device model stay with the owner.
 import { type Core, coreLayout, instantiateCore } from '../core/core.js';
 import { NestedTransactionError, PmemError, PoolClosedError, ReadOnlyTransactionError } from '../errors.js';
-import { type TransactionHost, type TxMode, beginUnderLock, checkDataRange } from './transaction-host.js';
+import {
+  type TransactionHost, type TxMode, beginConcurrent, beginUnderLock, checkDataRange, lockConcurrentCommit,
+} from './transaction-host.js';
 import { SharedOwnerState } from './owner-state.js';
 import { SnapshotReader } from './snapshot-reader.js';
 import { TransactionLock } from './transaction-lock.js';
-import { WORKER_FILTER_BYTES, WORKER_SCRATCH_BYTES, WORKER_STAGING_BYTES, WorkerSlots, workerScratchAt } from './worker-slots.js';
+import {
+  WORKER_CONCURRENT_BYTES, WORKER_FILTER_BYTES, WORKER_SCRATCH_BYTES, WORKER_STAGING_BYTES, WorkerSlots, workerConcurrentAt, workerScratchAt,
+} from './worker-slots.js';
 
 /** What a worker needs to attach to a pool (structured-cloneable: post it to the worker). */
 export interface PoolHandle {
@@ -23,9 +27,12 @@ export interface PoolHandle {
 export class AttachedRuntime implements TransactionHost {
   readonly scratch: Uint8Array;
   readonly snapshot: SnapshotReader;
+  readonly doomed: Int32Array;
   private readonly txLock: TransactionLock;
   private readonly ownerState: SharedOwnerState;
   private txLog: TxMode | undefined;
+  /** Whether the open transaction is concurrent and has not taken the lock yet. */
+  private concurrent = false;
   private detached = false;
 
   private constructor(
@@ -39,7 +46,8 @@ export class AttachedRuntime implements TransactionHost {
     // The core instance's answers land in this slot's scratch area; its transactions mark lines in the slot's
     // filter and stage words in the slot's staging area.
     const filterAt = this.scratch.byteOffset + WORKER_SCRATCH_BYTES;
-    core.thread_area(this.scratch.byteOffset, filterAt, filterAt + WORKER_FILTER_BYTES);
+    core.thread_area(this.scratch.byteOffset, filterAt, filterAt + WORKER_FILTER_BYTES, workerConcurrentAt(handle.memoryEnd, slot));
+    this.doomed = new Int32Array(buffer, core.tx_doomed_at(), 1);
     this.txLock = new TransactionLock(buffer, core.TX_LOCK_ADDRESS.value);
     this.snapshot = new SnapshotReader(buffer, coreLayout(core).poolBase, core);
     this.ownerState = new SharedOwnerState(buffer, core.OWNER_STATE_ADDRESS.value);
@@ -60,7 +68,11 @@ export class AttachedRuntime implements TransactionHost {
   static async attach(handle: PoolHandle): Promise<AttachedRuntime> {
     // No host hooks: eadr and nvdimm-n pools call them only while the owner explores crash states.
     const core = await instantiateCore(handle.memory, { drainRing() {}, flushHint() {} });
-    if (core.WRITTEN_FILTER_BYTES.value !== WORKER_FILTER_BYTES || core.STAGING_BYTES.value !== WORKER_STAGING_BYTES) {
+    if (
+      core.WRITTEN_FILTER_BYTES.value !== WORKER_FILTER_BYTES ||
+      core.STAGING_BYTES.value !== WORKER_STAGING_BYTES ||
+      core.CONCURRENT_AREA_BYTES.value !== WORKER_CONCURRENT_BYTES
+    ) {
       throw new PmemError('EINTERNAL', 'the core and host disagree on the per-thread area sizes');
     }
     const slots = new WorkerSlots(handle.memory.buffer, core.WORKERS_ADDRESS.value);
@@ -93,21 +105,30 @@ export class AttachedRuntime implements TransactionHost {
     return this.txLock;
   }
 
-  beginTransaction(log: TxMode): void {
+  beginTransaction(log: TxMode, concurrent = false): void {
     this.assertRunning();
     if (this.inTransaction) throw new NestedTransactionError();
     if (this.snapshot.active) throw new ReadOnlyTransactionError();
+    if (concurrent) {
+      beginConcurrent(this.core);
+      this.concurrent = true;
+      this.txLog = log;
+      return;
+    }
     beginUnderLock(this.core, this.txLock, log);
+    this.txLog = log;
     try {
       this.ownerState.assertRunning(); // the owner may have closed or lost power while this thread waited
     } catch (error) {
       this.abortTransaction();
       throw error;
     }
-    this.txLog = log;
   }
 
-  commitTransaction(): bigint {
+  commitTransaction(wait = true): bigint {
+    if (this.concurrent) {
+      lockConcurrentCommit(this, wait, () => (this.concurrent = false));
+    }
     try {
       return this.core.tx_commit();
     } finally {
@@ -119,7 +140,8 @@ export class AttachedRuntime implements TransactionHost {
   abortTransaction(): void {
     this.core.tx_abort();
     this.txLog = undefined;
-    this.txLock.release();
+    if (this.concurrent) this.concurrent = false;
+    else this.txLock.release();
   }
 
   /** Gives the worker slot back; the handle fails with ECLOSED from now on. */

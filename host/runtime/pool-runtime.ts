@@ -14,7 +14,9 @@ import {
 import type { PowerTarget, RestoreReport } from '../platform/power-target.js';
 import type { BackingStore } from '../store/block-file.js';
 import { CommitLog, LOG_PAGE } from '../store/commit-log.js';
-import { type TransactionHost, type TxMode, beginUnderLock, checkDataRange } from './transaction-host.js';
+import {
+  type TransactionHost, type TxMode, beginConcurrent, beginUnderLock, checkDataRange, lockConcurrentCommit,
+} from './transaction-host.js';
 import type { PoolHandle } from './attached-runtime.js';
 import { SharedOwnerState } from './owner-state.js';
 import { SnapshotReader } from './snapshot-reader.js';
@@ -122,6 +124,8 @@ export class PoolRuntime implements PowerTarget, TransactionHost {
   private commitLog: CommitLog | undefined;
   private groupCommit: Promise<void> | undefined;
   private txLog: TxMode | undefined;
+  /** Whether the open transaction is concurrent and has not taken the lock yet. */
+  private concurrent = false;
   /** Releases the exclusive right to write the pool (a no-op for read-only pools). */
   private releaseLock: () => void = () => {};
   /** A redo commit since the last settle: its journal may still be replayed by recovery. */
@@ -133,6 +137,7 @@ export class PoolRuntime implements PowerTarget, TransactionHost {
   /** What attached workers see of this pool's state. */
   private readonly ownerState: SharedOwnerState;
   readonly snapshot: SnapshotReader;
+  readonly doomed: Int32Array;
 
   private constructor(
     readonly store: BackingStore,
@@ -149,6 +154,7 @@ export class PoolRuntime implements PowerTarget, TransactionHost {
     this.workerSlots = new WorkerSlots(memory.buffer, core.WORKERS_ADDRESS.value);
     this.ownerState = new SharedOwnerState(memory.buffer, core.OWNER_STATE_ADDRESS.value);
     this.snapshot = new SnapshotReader(memory.buffer, this.layout.poolBase, core);
+    this.doomed = new Int32Array(memory.buffer, core.tx_doomed_at(), 1);
   }
 
   private static async parts(personality: DevicePersonality, poolSize: number): Promise<Parts> {
@@ -421,11 +427,13 @@ export class PoolRuntime implements PowerTarget, TransactionHost {
     return this.txLock;
   }
 
-  beginTransaction(log: TxMode): void {
+  beginTransaction(log: TxMode, concurrent = false): void {
     this.assertRunning();
     if (this.inTransaction) throw new NestedTransactionError();
     if (this.snapshot.active) throw new ReadOnlyTransactionError();
-    beginUnderLock(this.core, this.txLock, log);
+    if (concurrent) beginConcurrent(this.core);
+    else beginUnderLock(this.core, this.txLock, log);
+    this.concurrent = concurrent;
     this.txLog = log;
   }
 
@@ -445,7 +453,8 @@ export class PoolRuntime implements PowerTarget, TransactionHost {
    * record for the commit log. Returns the commit ID, or 0 for a redo
    * transaction that wrote nothing (it needs no commit).
    */
-  commitTransaction(): bigint {
+  commitTransaction(wait = true): bigint {
+    if (this.concurrent) lockConcurrentCommit(this, wait, () => (this.concurrent = false));
     this.assertRunning();
     try {
       return this.commitLocked();
@@ -481,7 +490,8 @@ export class PoolRuntime implements PowerTarget, TransactionHost {
   abortTransaction(): void {
     this.core.tx_abort();
     this.txLog = undefined;
-    this.txLock.release();
+    if (this.concurrent) this.concurrent = false;
+    else this.txLock.release();
   }
 
   /** Writes queued commit records now (and fdatasyncs them unless sync is 'none'). */

@@ -27,10 +27,31 @@ export interface TransactionHost {
   readonly lock: TransactionLock;
   /** Lock-free reads for read-only transactions. */
   readonly snapshot: SnapshotReader;
-  beginTransaction(log: TxMode): void;
-  /** Commits; returns the commit ID, or 0 for a transaction that wrote nothing. */
-  commitTransaction(): bigint;
+  /** This thread's doomed flag: nonzero once the open concurrent transaction read something a writer changed since it began. */
+  readonly doomed: Int32Array;
+  /** Opens a transaction; a `concurrent` one takes the lock only at its commit. */
+  beginTransaction(log: TxMode, concurrent?: boolean): void;
+  /**
+   * Commits; returns the commit ID, or 0 for a transaction that wrote nothing.
+   * A concurrent transaction may fail here with ConcurrentConflictError (it is
+   * then aborted): `wait` false makes a held lock fail that way too.
+   */
+  commitTransaction(wait?: boolean): bigint;
   abortTransaction(): void;
+}
+
+/** Values of the core's doomed flag (CONFLICT and TOO_MANY_READS in assembly/concurrent.ts). */
+export const DOOMED_TOO_MANY_READS = 2;
+
+/**
+ * A concurrent transaction could not commit: a writer changed what it read, or
+ * (`lockBusy`) the lock was held and its caller would not wait. It was aborted;
+ * its callback runs again.
+ */
+export class ConcurrentConflictError extends Error {
+  constructor(readonly reason: 'conflict' | 'too-many-reads' | 'lock-busy') {
+    super(`a concurrent transaction must run again (${reason})`);
+  }
 }
 
 /** The range check both hosts make: [offset, offset + length) inside [dataStart, poolSize). */
@@ -49,6 +70,37 @@ export function checkDataRange(offset: unknown, length: unknown, dataStart: numb
       size: poolSize,
     });
   }
+}
+
+/** Opens a concurrent redo transaction in the core (no lock). */
+export function beginConcurrent(core: Core): void {
+  const status = core.tx_begin_concurrent();
+  if (status !== 0) throw new PmemError('EINTERNAL', `tx_begin_concurrent failed with status ${status}`);
+}
+
+/**
+ * The start of a concurrent transaction's commit: takes the lock (`locked` then
+ * tells the host its transaction holds it), checks that the pool still runs and
+ * that nothing the transaction read has changed. On any failure the transaction
+ * is aborted and the error thrown.
+ */
+export function lockConcurrentCommit(host: TransactionHost, wait: boolean, locked: () => void): void {
+  try {
+    if (!wait && !host.lock.tryAcquire()) throw new ConcurrentConflictError('lock-busy');
+    if (wait) host.lock.acquire(true);
+  } catch (error) {
+    host.abortTransaction();
+    throw error;
+  }
+  locked();
+  let valid = false;
+  try {
+    host.assertRunning();
+    valid = host.core.tx_validate();
+  } finally {
+    if (!valid) host.abortTransaction();
+  }
+  if (!valid) throw new ConcurrentConflictError(host.doomed[0] === DOOMED_TOO_MANY_READS ? 'too-many-reads' : 'conflict');
 }
 
 /** Takes the pool's transaction lock and opens a transaction in the core; gives the lock back if the core refuses. */

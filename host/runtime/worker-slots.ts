@@ -2,17 +2,28 @@
 // an i32 in the core's control block, and has the slot's own area after the
 // pool's memory: a scratch area (where it stages bytes and its core instance
 // answers), its transactions' written-lines filter, its core instance's staging
-// area, and the counters of its cache handles. The owner will not close
+// area, the counters of its cache handles, and its concurrent transactions'
+// area (read log and redo record). The owner will not close
 // its pool while a slot is held.
 import { PmemError } from '../errors.js';
 
 const WORKER_SLOTS = 8;
-/** Each slot's area: its scratch area, its written-lines filter, its staging area, then its cache handles' counters. */
-const WORKER_AREA_BYTES = 64 << 10;
+/**
+ * Each slot's area: its scratch area, its written-lines filter, its staging area, its cache handles' counters,
+ * then its concurrent transactions' area.
+ */
+const WORKER_BASE_BYTES = 64 << 10;
+export const WORKER_CONCURRENT_BYTES = 80 << 10; // the core's CONCURRENT_AREA_BYTES
+const WORKER_AREA_BYTES = WORKER_BASE_BYTES + WORKER_CONCURRENT_BYTES;
 const WORKER_STATS_BYTES = 1 << 10;
 export const WORKER_FILTER_BYTES = 1 << 10; // the core's WRITTEN_FILTER_BYTES
 export const WORKER_STAGING_BYTES = 256; // the core's STAGING_BYTES
-export const WORKER_SCRATCH_BYTES = WORKER_AREA_BYTES - WORKER_FILTER_BYTES - WORKER_STAGING_BYTES - WORKER_STATS_BYTES;
+export const WORKER_SCRATCH_BYTES = WORKER_BASE_BYTES - WORKER_FILTER_BYTES - WORKER_STAGING_BYTES - WORKER_STATS_BYTES;
+
+/** Where worker slot `slot`'s concurrent transactions' area starts. */
+export function workerConcurrentAt(memoryEnd: number, slot: number): number {
+  return workerScratchAt(memoryEnd, slot) + WORKER_BASE_BYTES;
+}
 
 /** Where worker slot `slot`'s area (scratch first) starts, for a pool whose memory (pool and device) ends at `memoryEnd`. */
 export function workerScratchAt(memoryEnd: number, slot: number): number {

@@ -1,7 +1,7 @@
 // crashtest: the crash-state explorer from the command line.
 import { parsePersonality } from '../../device/personality.js';
 import { InvalidArgumentError } from '../../errors.js';
-import { crashtest as explore } from '../../runtime/crashtest/explorer.js';
+import { EXPLORER_LOGS, type ExplorerLog, crashtest as explore } from '../../runtime/crashtest/explorer.js';
 import { WORKLOADS, type WorkloadName } from '../../runtime/crashtest/workloads.js';
 import type { CommandResult } from '../output.js';
 import type { CommandArgs } from './command.js';
@@ -18,10 +18,10 @@ export async function crashtest(args: CommandArgs): Promise<CommandResult> {
   if (!WORKLOADS.includes(workload)) throw new InvalidArgumentError(`--workload must be one of ${WORKLOADS.join(', ')}`);
   const device = parsePersonality(args.values.device ?? 'adr');
   const log = args.values.log ?? 'redo';
-  if (log !== 'redo' && log !== 'undo' && log !== 'both') throw new InvalidArgumentError("--log must be 'redo', 'undo' or 'both'");
+  if (!EXPLORER_LOGS.includes(log as ExplorerLog)) throw new InvalidArgumentError(`--log must be one of ${EXPLORER_LOGS.join(', ')}`);
   const states = positiveInteger(args.values.states, '--states', 1000);
   const seed = positiveInteger(args.values.seed, '--seed', Math.floor(Math.random() * 2 ** 31)) >>> 0;
-  const report = await explore({ workload, device, log, states, seed });
+  const report = await explore({ workload, device, log: log as ExplorerLog, states, seed });
   const first = report.firstViolation;
   return {
     json: { ...report },

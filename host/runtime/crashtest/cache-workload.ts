@@ -13,7 +13,7 @@
 import type { Kv } from '../../api/kv.js';
 import type { KvOptions } from '../../api/kv-options.js';
 import { Pool } from '../../api/pool.js';
-import type { TxLog } from '../../api/transaction.js';
+import type { TxOptions } from '../../api/transaction.js';
 import { seededBytes } from '../../device/prng.js';
 import { MemoryStore } from '../../store/memory-store.js';
 import { type CacheEntry, type CacheInfo, cacheEntries, cacheGhosts, cacheInfo, ownerReader } from '../cache-inspection.js';
@@ -47,14 +47,14 @@ export class CacheWorkload implements ExplorerWorkload {
 
   constructor(private readonly grows: boolean) {}
 
-  async setup(pool: Pool, _log: TxLog): Promise<void> {
+  async setup(pool: Pool, _options: TxOptions): Promise<void> {
     const options = this.grows ? GROW_OPTIONS : KV_OPTIONS;
     this.kv = pool.kv(NAME, options);
     this.referencePool = await Pool.open({ store: new MemoryStore(), size: 2 << 20, create: true, device: 'eadr', backgroundFlushMs: 0 });
     this.reference = this.referencePool.kv(NAME, options);
   }
 
-  step(_pool: Pool, _log: TxLog, random: () => number, _pause: () => void): () => void {
+  step(_pool: Pool, _options: TxOptions, random: () => number, _pause: () => void): () => void {
     const key = this.grows ? this.growKey(random) : this.kvKey(random);
     const op = random();
     let apply: (kv: Kv) => void;

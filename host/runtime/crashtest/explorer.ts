@@ -6,7 +6,7 @@
 // transactions, or after those plus the one in flight, and that the pool header
 // and allocator are valid.
 import { Pool } from '../../api/pool.js';
-import type { TxLog } from '../../api/transaction.js';
+import type { TxLog, TxOptions } from '../../api/transaction.js';
 import type { DevicePersonality } from '../../device/personality.js';
 import { seededRandom } from '../../device/prng.js';
 import { InvalidArgumentError, NoSpaceError } from '../../errors.js';
@@ -14,11 +14,17 @@ import { MemoryStore } from '../../store/memory-store.js';
 import { PoolRuntime } from '../pool-runtime.js';
 import { CACHE_WORKLOADS, type WorkloadName, createWorkload } from './workloads.js';
 
+export type ExplorerLog = TxLog | 'both' | 'concurrent';
+export const EXPLORER_LOGS: readonly ExplorerLog[] = ['redo', 'undo', 'both', 'concurrent'];
+
 export interface CrashtestOptions {
   workload: WorkloadName;
   device: DevicePersonality;
-  /** 'both' alternates redo and undo transactions, so recovery meets both logs in one pool. */
-  log: TxLog | 'both';
+  /**
+   * 'both' alternates redo and undo transactions, so recovery meets both logs in one pool;
+   * 'concurrent' runs concurrent redo transactions (staged in the thread's buffer, moved into a journal at commit).
+   */
+  log: ExplorerLog;
   /** Crash states to examine. */
   states: number;
   seed: number;
@@ -37,7 +43,7 @@ export interface Violation {
 export interface CrashtestReport {
   workload: WorkloadName;
   device: DevicePersonality;
-  log: TxLog | 'both';
+  log: ExplorerLog;
   seed: number;
   states: number;
   violations: number;
@@ -63,7 +69,10 @@ export async function crashtest(options: CrashtestOptions): Promise<CrashtestRep
   }
   const pool = await Pool.open({ store: new MemoryStore(), size: POOL_SIZE, create: true, device, backgroundFlushMs: 0 });
   const workload = createWorkload(options.workload);
-  const logFor = (step: number): TxLog => (log === 'both' ? (step % 2 === 0 ? 'redo' : 'undo') : log);
+  const logFor = (step: number): TxOptions => {
+    if (log === 'concurrent') return { log: 'redo', concurrent: true };
+    return { log: log === 'both' ? (step % 2 === 0 ? 'redo' : 'undo') : log };
+  };
   await workload.setup(pool, logFor(0));
   const random = seededRandom(seed);
   const expected = [workload.expected()];

@@ -8,7 +8,7 @@
 // - kv: sets, gets and deletes on a small persistent cache (cache-workload.ts).
 // - grow: the same on a cache that grows, doubling its records and buckets (cache-workload.ts).
 import type { Pool } from '../../api/pool.js';
-import type { Transaction, TxLog } from '../../api/transaction.js';
+import type { Transaction, TxOptions } from '../../api/transaction.js';
 import { seededBytes } from '../../device/prng.js';
 import type { RecoveredImage } from '../pool-runtime.js';
 import { CacheWorkload } from './cache-workload.js';
@@ -20,12 +20,12 @@ export type WorkloadName = (typeof WORKLOADS)[number];
 
 /** What the explorer runs: committed steps, each with the state it must leave. */
 export interface ExplorerWorkload {
-  setup(pool: Pool, log: TxLog): Promise<void>;
+  setup(pool: Pool, options: TxOptions): Promise<void>;
   /**
    * Runs one step (at most one transaction), calling `pause` between its
    * stores; returns the model's change, applied once the step has committed.
    */
-  step(pool: Pool, log: TxLog, random: () => number, pause: () => void): () => void;
+  step(pool: Pool, options: TxOptions, random: () => number, pause: () => void): () => void;
   /** The committed state the model expects. */
   expected(): string;
   /** The state read back from a recovered image; throws when a structure is damaged. */
@@ -69,7 +69,7 @@ export class Workload implements ExplorerWorkload {
     this.alloc = name !== 'bank';
   }
 
-  async setup(pool: Pool, log: TxLog): Promise<void> {
+  async setup(pool: Pool, options: TxOptions): Promise<void> {
     pool.txSync((tx) => {
       const directory = tx.alloc(16);
       if (this.bank) {
@@ -82,16 +82,16 @@ export class Workload implements ExplorerWorkload {
         tx.setU64(directory + 8, BigInt(this.table));
       }
       tx.root = directory;
-    }, { log });
+    }, options);
   }
 
   /** One transaction: a transfer and/or an allocation or free. */
-  step(pool: Pool, log: TxLog, random: () => number, pause: () => void): () => void {
+  step(pool: Pool, options: TxOptions, random: () => number, pause: () => void): () => void {
     const changes: Array<() => void> = [];
     pool.txSync((tx) => {
       if (this.bank) changes.push(this.transfer(tx, random, pause));
       if (this.alloc) changes.push(this.allocOrFree(tx, random, pause));
-    }, { log });
+    }, options);
     return () => changes.forEach((apply) => apply());
   }
 
