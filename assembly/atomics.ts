@@ -28,6 +28,11 @@
   return load<u32>(addr);
 }
 
+@inline export function store32(addr: usize, value: u32): void {
+  if (ASC_FEATURE_THREADS) atomic.store<u32>(addr, value);
+  else store<u32>(addr, value);
+}
+
 @inline export function add32(addr: usize, delta: u32): void {
   if (ASC_FEATURE_THREADS) atomic.add<u32>(addr, delta);
   else store<u32>(addr, load<u32>(addr) + delta);

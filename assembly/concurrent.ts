@@ -6,7 +6,8 @@
 // (never in a journal, so a power outage or recovery never meets a journal a
 // body still writes), and reads the pool in place. Every redo commit that runs
 // while concurrent transactions are open stamps the stripes of the lines it
-// applies with its commit ID before it writes them. A read checks the stripes
+// applies with its commit ID before it writes them (every commit, once any
+// thread has begun a concurrent transaction). A read checks the stripes
 // of its lines before and after copying: a stamp newer than the transaction's
 // begin means a commit wrote there since, and the transaction is doomed (the
 // host reruns it). Stripes read are logged, and the commit, holding the lock,
@@ -14,10 +15,10 @@
 // place without stamps; they move the write sequence, which the reads and the
 // commit check too.
 import {
-  APPLIED_ADDRESS, APPLY_SEQUENCE_ADDRESS, CONCURRENT_OPEN_ADDRESS, LINE_SHIFT, STRIPE_BITS, VERSIONS_BASE,
+  APPLIED_ADDRESS, APPLY_SEQUENCE_ADDRESS, CONCURRENT_USED_ADDRESS, LINE_SHIFT, STRIPE_BITS, VERSIONS_BASE,
   WRITE_SEQUENCE_ADDRESS, concurrentArea, poolAddr,
 } from "./layout";
-import { add32, load32, load64, loadFence, store64 } from "./atomics";
+import { load32, load64, loadFence, store32, store64 } from "./atomics";
 import { copyBytes } from "./bytes";
 
 // The thread's concurrent area: state words, the read log, then the redo record.
@@ -58,9 +59,9 @@ export function concurrentRecord(): usize {
 }
 
 export function concurrentBegin(): void {
-  // Counted open before the snapshot is taken: a commit that starts applying after this reads the count and
+  // Marked used before the snapshot is taken: a commit that starts applying after this reads the mark and
   // stamps; one applying now is waited out, and one already done has published its ID in APPLIED.
-  add32(CONCURRENT_OPEN_ADDRESS, 1);
+  if (load32(CONCURRENT_USED_ADDRESS) == 0) store32(CONCURRENT_USED_ADDRESS, 1);
   while ((load32(APPLY_SEQUENCE_ADDRESS) & 1) != 0) {}
   readVersion = load64(APPLIED_ADDRESS);
   writeSequence = load32(WRITE_SEQUENCE_ADDRESS);
@@ -70,9 +71,7 @@ export function concurrentBegin(): void {
 }
 
 export function concurrentEnd(): void {
-  if (!open) return;
   open = false;
-  add32(CONCURRENT_OPEN_ADDRESS, <u32>-1);
 }
 
 /** Whether every stripe of lines [first, last] is unwritten since the transaction began; logs them when `log`. */
@@ -115,9 +114,9 @@ export function concurrentValid(): bool {
   return true;
 }
 
-/** Whether commits must stamp the lines they apply (read before applying, inside the apply sequence's odd window). */
+/** Whether commits must stamp the lines they apply (read after the apply sequence turned odd, before applying). */
 export function stampsNeeded(): bool {
-  return load32(CONCURRENT_OPEN_ADDRESS) != 0;
+  return load32(CONCURRENT_USED_ADDRESS) != 0;
 }
 
 /** Marks lines [offset, offset + length) as written by commit `id`, before the commit writes them. */

@@ -20,7 +20,7 @@ export {
 export {
   tx_begin, tx_write, tx_read, tx_get_u32, tx_get_u64, tx_get_f64, tx_set_u32, tx_set_u64, tx_set_f64,
   tx_root, pool_root_at, tx_set_root, tx_commit, tx_abort, tx_recover, tx_settle, tx_last_commit_id,
-  tx_begin_concurrent, tx_validate,
+  tx_begin_concurrent, tx_validate, tx_wrote,
 } from "./tx";
 export { tx_doomed_at } from "./concurrent";
 export { heap_alloc, heap_free, heap_stats, heap_check } from "./heap";

@@ -132,6 +132,11 @@ export function redoBegin(record: usize = 0): i32 {
   return TX_OK;
 }
 
+/** Whether the open redo transaction has written anything. */
+export function redoWrote(): bool {
+  return txCursor != 0;
+}
+
 /** Bytes left for entries in the open redo transaction's record. */
 export function redoRoom(): u32 {
   return <u32>ctl<u64>(CTL_JOURNAL_SIZE) - JOURNAL_HEADER - txCursor;

@@ -98,13 +98,6 @@ export const CTL_TX_LOCK: u32 = 184; // i32, taken by the host around every tran
 export const CTL_WORKERS: u32 = 188; // i32 bitmask of the worker slots attached threads hold
 export const CTL_APPLY_SEQUENCE: u32 = 192; // u32: odd while a redo commit applies its writes in place (a seqlock for readers on other threads)
 export const APPLY_SEQUENCE_ADDRESS: usize = CONTROL_BASE + CTL_APPLY_SEQUENCE;
-// u32: odd while an undo transaction is open (it writes in place as it goes). With
-// the apply sequence, a seqlock for read-only transactions on other threads.
-export const CTL_WRITE_SEQUENCE: u32 = 196;
-export const WRITE_SEQUENCE_ADDRESS: usize = CONTROL_BASE + CTL_WRITE_SEQUENCE;
-// i32: concurrent transactions open on any thread. While it is 0, commits skip stamping stripe versions.
-export const CTL_CONCURRENT_OPEN: u32 = 200;
-export const CONCURRENT_OPEN_ADDRESS: usize = CONTROL_BASE + CTL_CONCURRENT_OPEN;
 export const APPLIED_ADDRESS: usize = CONTROL_BASE + CTL_ISSUED;
 export const CTL_OWNER_STATE: u32 = 256; // i32 on its own line: the owning thread's pool is running, closed or without power
 export const OWNER_STATE_ADDRESS: usize = CONTROL_BASE + CTL_OWNER_STATE;
@@ -115,6 +108,15 @@ export const CTL_FENCES: u32 = 328;
 export const CTL_FLUSH_HINTS: u32 = 336;
 export const TX_LOCK_ADDRESS: usize = CONTROL_BASE + CTL_TX_LOCK;
 export const WORKERS_ADDRESS: usize = CONTROL_BASE + CTL_WORKERS;
+// Words that are read often and written rarely, on a line of their own (away from what every commit writes):
+// u32: odd while an undo transaction is open (it writes in place as it goes). With
+// the apply sequence, a seqlock for read-only transactions on other threads; concurrent transactions check it on every read.
+export const CTL_WRITE_SEQUENCE: u32 = 384;
+export const WRITE_SEQUENCE_ADDRESS: usize = CONTROL_BASE + CTL_WRITE_SEQUENCE;
+// i32: nonzero once any thread has begun a concurrent transaction. Until then, commits skip stamping stripe
+// versions. It stays set: a count of open transactions would be two atomic writes to a shared line each.
+export const CTL_CONCURRENT_USED: u32 = 388;
+export const CONCURRENT_USED_ADDRESS: usize = CONTROL_BASE + CTL_CONCURRENT_USED;
 export const CTL_HEAP_HINTS: u32 = 768; // u32 chunk, u32 bitmap word per size class: where to look first
 export const CTL_STAGING: u32 = 1024; // the owner's staging area (STAGING_BYTES): see staging()
 export const STAGING_BYTES: u32 = 256;

@@ -8,7 +8,7 @@ import {
 import { load64, store64 } from "./atomics";
 import { copyBytes } from "./bytes";
 import { clearStamps, concurrentBegin, concurrentEnd, concurrentOpen, concurrentRecord, concurrentValid } from "./concurrent";
-import { mayBeWritten, redoAbort, redoAppend, redoBegin, redoCommit, redoRead, redoRecover } from "./journal";
+import { mayBeWritten, redoAbort, redoAppend, redoBegin, redoCommit, redoRead, redoRecover, redoWrote } from "./journal";
 import { pm_fence, pool_set_last_commit_id } from "./persist";
 import { undoAbort, undoBegin, undoCommit, undoCommittedId, undoRecover, undoWrite } from "./undo";
 
@@ -92,7 +92,15 @@ export function tx_begin_concurrent(): i32 {
   return TX_OK;
 }
 
-/** Under the transaction lock: whether the open concurrent transaction may commit (else abort it and run it again). */
+/** Whether the open transaction has written anything (a concurrent one that has not needs no lock to end). */
+export function tx_wrote(): bool {
+  return mode == TX_REDO && redoWrote();
+}
+
+/**
+ * Whether the open concurrent transaction may commit (else abort it and run it
+ * again): under the transaction lock, or without it for one that wrote nothing.
+ */
 export function tx_validate(): bool {
   return mode == TX_REDO && concurrentOpen() && concurrentValid();
 }

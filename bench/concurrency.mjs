@@ -4,7 +4,9 @@
 // start together at a barrier;
 // throughput is all their operations over the slowest worker's time.
 // Then transactions that read 8 words, read-only (no lock) against ordinary
-// ones (the pool's lock), with 1 and 2 workers.
+// ones (the pool's lock), and transactions that read 8 words and write 1 (to a
+// table of the worker's own), concurrent (the lock only to commit) against
+// ordinary ones, with 1 and 2 workers.
 // Then operation latency while a cache grows from 1 M to 4 M entries, with
 // incremental bucket moves against a stop-the-world rehash (lib/growth-latency.mjs).
 import { Worker } from 'node:worker_threads';
@@ -26,7 +28,7 @@ async function run(pool, workers, file, workerData) {
   const handle = pool.workerHandle();
   const url = new URL(file, import.meta.url);
   const results = Array.from({ length: workers }, (_, i) => {
-    const worker = new Worker(url, { workerData: { handle, barrier, ...workerData, seed: workerData.seed + i } });
+    const worker = new Worker(url, { workerData: { handle, barrier, ...workerData, index: i, seed: workerData.seed + i } });
     return new Promise((resolve, reject) => {
       worker.once('message', resolve);
       worker.once('error', reject);
@@ -62,20 +64,26 @@ for (const [workload, setShare] of Object.entries(WORKLOADS)) {
   }
   rows.push(row(workload, rates));
 }
-const words = pool.txSync((tx) => {
+const [words, ownTables] = pool.txSync((tx) => {
   const at = tx.alloc(READ_WORDS * 8);
   tx.write(at, new Uint8Array(BigUint64Array.from({ length: READ_WORDS }, (_, i) => BigInt(i)).buffer));
-  return at;
+  return [at, tx.alloc(2 * READ_WORDS * 8)];
 });
-for (const readOnly of [true, false]) {
+const TRANSACTION_ROWS = [
+  ['transactions reading 8 words, read-only', false, { readOnly: true }],
+  ['transactions reading 8 words, with the lock', false, {}],
+  ['transactions reading 8 words and writing 1, concurrent', true, { concurrent: true }],
+  ['transactions reading 8 words and writing 1, with the lock', true, {}],
+];
+for (const [workload, writes, options] of TRANSACTION_ROWS) {
   const rates = { 1: [], 2: [] };
   for (let r = 0; r < RUNS; r++) {
     for (const workers of [1, 2]) {
-      const data = { transactions: READ_TRANSACTIONS, at: words, words: READ_WORDS, readOnly, seed: 1 + r * 10 };
-      rates[workers].push(await run(pool, workers, './lib/read-only-worker.mjs', data));
+      const data = { transactions: READ_TRANSACTIONS, at: words, words: READ_WORDS, writes, ownAt: ownTables, options, seed: 1 + r * 10 };
+      rates[workers].push(await run(pool, workers, './lib/transaction-worker.mjs', data));
     }
   }
-  rows.push(row(readOnly ? 'transactions reading 8 words, read-only' : 'transactions reading 8 words, with the lock', rates));
+  rows.push(row(workload, rates));
 }
 await pool.close();
 console.table(rows);
@@ -86,4 +94,19 @@ const scaling = Number(readHeavy.scaling);
 console.log(`target read-heavy 2 workers >= 1.7x 1 worker: ${scaling >= 1.7 ? 'met' : 'NOT met'} (${scaling.toFixed(2)})`);
 console.log(`target p99 during growth <= 0.1x stop-the-world: ${growth.ratio <= 0.1 ? 'met' : 'NOT met'} (${growth.ratio.toPrecision(2)}x)`);
 const readOnlyScaling = Number(rows[2].scaling);
-console.log(JSON.stringify({ bench: 'concurrency', rows, growth: growth.rows, ratios: { readHeavyScaling: scaling, readOnlyTransactionScaling: readOnlyScaling, growthP99VsStopTheWorld: growth.ratio } }));
+const concurrentScaling = Number(rows[4].scaling);
+const concurrentVsLocked = rows[4]['2 workers ops/s'] / rows[5]['2 workers ops/s'];
+console.log(
+  JSON.stringify({
+    bench: 'concurrency',
+    rows,
+    growth: growth.rows,
+    ratios: {
+      readHeavyScaling: scaling,
+      readOnlyTransactionScaling: readOnlyScaling,
+      concurrentTransactionScaling: concurrentScaling,
+      concurrentVsLockedWith2Workers: concurrentVsLocked,
+      growthP99VsStopTheWorld: growth.ratio,
+    },
+  }),
+);

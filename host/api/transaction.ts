@@ -6,7 +6,7 @@ import {
 } from '../errors.js';
 import { type SnapshotReader, SnapshotMovedError } from '../runtime/snapshot-reader.js';
 import {
-  ConcurrentConflictError, DOOMED_TOO_MANY_READS, type TransactionHost, type TxMode,
+  ConcurrentConflictError, type TransactionHost, type TxMode, conflictError,
 } from '../runtime/transaction-host.js';
 
 export type TxLog = TxMode;
@@ -129,7 +129,7 @@ function runOnce<T>(
     tx.finish(undefined);
     if (error instanceof ConcurrentConflictError) return error;
     // A run that read a changed state is repeated whatever it threw (the callback may have caught the conflict).
-    if (concurrent && host.doomed[0] !== 0) return doomedError(host);
+    if (concurrent && host.doomed[0] !== 0) return conflictError(host);
     throw error;
   }
   let commitId: bigint;
@@ -229,10 +229,6 @@ function readOnSnapshot<T>(host: TransactionHost, fn: (tx: Transaction) => T): {
   }
 }
 
-function doomedError(host: TransactionHost): ConcurrentConflictError {
-  return new ConcurrentConflictError(host.doomed[0] === DOOMED_TOO_MANY_READS ? 'too-many-reads' : 'conflict');
-}
-
 /** Maps a core status code (TX_ERR_* in assembly/layout.ts) onto a typed error. */
 function statusError(status: number, context: { offset?: number; size?: number }): PmemError {
   switch (status) {
@@ -269,7 +265,7 @@ export class Transaction {
 
   /** `value`, read by a concurrent transaction: unless a writer changed it since the transaction began. */
   private checked<T>(value: T): T {
-    if (this.concurrent && this.runtime.doomed[0] !== 0) throw doomedError(this.runtime);
+    if (this.concurrent && this.runtime.doomed[0] !== 0) throw conflictError(this.runtime);
     return value;
   }
 

@@ -126,9 +126,7 @@ export class AttachedRuntime implements TransactionHost {
   }
 
   commitTransaction(wait = true): bigint {
-    if (this.concurrent) {
-      lockConcurrentCommit(this, wait, () => (this.concurrent = false));
-    }
+    if (this.concurrent && !lockConcurrentCommit(this, wait, () => (this.concurrent = false))) return 0n;
     try {
       return this.core.tx_commit();
     } finally {

@@ -454,7 +454,7 @@ export class PoolRuntime implements PowerTarget, TransactionHost {
    * transaction that wrote nothing (it needs no commit).
    */
   commitTransaction(wait = true): bigint {
-    if (this.concurrent) lockConcurrentCommit(this, wait, () => (this.concurrent = false));
+    if (this.concurrent && !lockConcurrentCommit(this, wait, () => (this.concurrent = false))) return 0n;
     this.assertRunning();
     try {
       return this.commitLocked();

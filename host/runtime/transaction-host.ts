@@ -40,8 +40,8 @@ export interface TransactionHost {
   abortTransaction(): void;
 }
 
-/** Values of the core's doomed flag (CONFLICT and TOO_MANY_READS in assembly/concurrent.ts). */
-export const DOOMED_TOO_MANY_READS = 2;
+/** The core's doomed flag for a transaction whose read log filled (TOO_MANY_READS in assembly/concurrent.ts). */
+const DOOMED_TOO_MANY_READS = 2;
 
 /**
  * A concurrent transaction could not commit: a writer changed what it read, or
@@ -72,6 +72,11 @@ export function checkDataRange(offset: unknown, length: unknown, dataStart: numb
   }
 }
 
+/** Why the open concurrent transaction on `host` must run again, as its doomed flag says. */
+export function conflictError(host: TransactionHost): ConcurrentConflictError {
+  return new ConcurrentConflictError(host.doomed[0] === DOOMED_TOO_MANY_READS ? 'too-many-reads' : 'conflict');
+}
+
 /** Opens a concurrent redo transaction in the core (no lock). */
 export function beginConcurrent(core: Core): void {
   const status = core.tx_begin_concurrent();
@@ -82,9 +87,17 @@ export function beginConcurrent(core: Core): void {
  * The start of a concurrent transaction's commit: takes the lock (`locked` then
  * tells the host its transaction holds it), checks that the pool still runs and
  * that nothing the transaction read has changed. On any failure the transaction
- * is aborted and the error thrown.
+ * is aborted and the error thrown. Returns false for a transaction that wrote
+ * nothing: each of its reads was checked as it was made, so it has ended
+ * without the lock and without a commit.
  */
-export function lockConcurrentCommit(host: TransactionHost, wait: boolean, locked: () => void): void {
+export function lockConcurrentCommit(host: TransactionHost, wait: boolean, locked: () => void): boolean {
+  if (!host.core.tx_wrote()) {
+    const valid = host.core.tx_validate();
+    host.abortTransaction();
+    if (!valid) throw conflictError(host);
+    return false;
+  }
   try {
     if (!wait && !host.lock.tryAcquire()) throw new ConcurrentConflictError('lock-busy');
     if (wait) host.lock.acquire(true);
@@ -100,7 +113,8 @@ export function lockConcurrentCommit(host: TransactionHost, wait: boolean, locke
   } finally {
     if (!valid) host.abortTransaction();
   }
-  if (!valid) throw new ConcurrentConflictError(host.doomed[0] === DOOMED_TOO_MANY_READS ? 'too-many-reads' : 'conflict');
+  if (!valid) throw conflictError(host);
+  return true;
 }
 
 /** Takes the pool's transaction lock and opens a transaction in the core; gives the lock back if the core refuses. */
