@@ -79,7 +79,7 @@ for (const [workload, writes, options] of TRANSACTION_ROWS) {
   const rates = { 1: [], 2: [] };
   for (let r = 0; r < RUNS; r++) {
     for (const workers of [1, 2]) {
-      const data = { transactions: READ_TRANSACTIONS, at: words, words: READ_WORDS, writes, ownAt: ownTables, options, seed: 1 + r * 10 };
+      const data = { transactions: READ_TRANSACTIONS, at: words, words: READ_WORDS, reads: 8, writes, ownAt: ownTables, options, seed: 1 + r * 10 };
       rates[workers].push(await run(pool, workers, './lib/transaction-worker.mjs', data));
     }
   }
