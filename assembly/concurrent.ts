@@ -58,16 +58,36 @@ export function concurrentRecord(): usize {
   return concurrentArea() + CONCURRENT_RECORD;
 }
 
-export function concurrentBegin(): void {
+/** Spins a begin waits for a commit's apply or an undo transaction to end (an apply takes microseconds). */
+const BEGIN_SPINS: u32 = 4000;
+
+/** Whether `address` held an even u32 within BEGIN_SPINS reads; its last value in `lastSeen`. */
+let lastSeen: u32 = 0;
+function settlesEven(address: usize): bool {
+  for (let spin: u32 = 0; spin < BEGIN_SPINS; spin++) {
+    lastSeen = load32(address);
+    if ((lastSeen & 1) == 0) return true;
+  }
+  return false;
+}
+
+/**
+ * Begins a concurrent transaction's snapshot; false (nothing begun) when a
+ * commit's apply or an undo transaction did not end within a bounded spin:
+ * the host then runs the transaction holding the lock, whose waits are bounded.
+ */
+export function concurrentBegin(): bool {
   // Marked used before the snapshot is taken: a commit that starts applying after this reads the mark and
   // stamps; one applying now is waited out, and one already done has published its ID in APPLIED.
   if (load32(CONCURRENT_USED_ADDRESS) == 0) store32(CONCURRENT_USED_ADDRESS, 1);
-  while ((load32(APPLY_SEQUENCE_ADDRESS) & 1) != 0) {}
+  if (!settlesEven(WRITE_SEQUENCE_ADDRESS)) return false;
+  writeSequence = lastSeen;
+  if (!settlesEven(APPLY_SEQUENCE_ADDRESS)) return false;
   readVersion = load64(APPLIED_ADDRESS);
-  writeSequence = load32(WRITE_SEQUENCE_ADDRESS);
-  store<i32>(concurrentArea() + DOOMED, (writeSequence & 1) != 0 ? CONFLICT : 0);
+  store<i32>(concurrentArea() + DOOMED, 0);
   readLogEnd = concurrentArea() + READ_LOG;
   open = true;
+  return true;
 }
 
 export function concurrentEnd(): void {
@@ -106,6 +126,7 @@ export function concurrentRead(offset: u32, length: u32, dst: usize): void {
  * has written since it began.
  */
 export function concurrentValid(): bool {
+  loadFence(concurrentArea() + DOOMED); // the transaction's reads before these checks
   if (load<i32>(concurrentArea() + DOOMED) != 0 || load32(WRITE_SEQUENCE_ADDRESS) != writeSequence) return false;
   if (load64(APPLIED_ADDRESS) == readVersion) return true;
   for (let at = concurrentArea() + READ_LOG; at < readLogEnd; at += 4) {
@@ -123,6 +144,11 @@ export function stampsNeeded(): bool {
 export function stampLines(offset: u32, length: u32, id: u64): void {
   const last = (offset + length - 1) >> LINE_SHIFT;
   for (let line = offset >> LINE_SHIFT; line <= last; line++) store64(stripeAt(line), id);
+}
+
+/** After stamping a commit's lines: orders the stamps before its plain stores in place (the committer's own word). */
+export function stampsFence(): void {
+  loadFence(concurrentArea() + DOOMED);
 }
 
 /** Recovery: commit IDs may restart lower, so old stamps are cleared (open transactions are doomed by the write sequence). */

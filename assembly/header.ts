@@ -10,8 +10,9 @@ import {
   STATE_CLEAN_SHUTDOWN, STATE_LAST_COMMIT_ID, MAX_REGIONS, poolAddr, setCtl,
   CHUNK_BITMAP_BYTES, CHUNK_SHIFT, CHUNK_SIZE, CTL_CHUNKS, CTL_JOURNALS_OFFSET, CTL_JOURNAL_SIZE,
   CTL_META_OFFSET, CTL_UNDO_OFFSET, CTL_UNDO_SIZE, JOURNAL_COUNT, META_DESCRIPTORS, REGION_HEAP_META,
-  REGION_JOURNALS, REGION_UNDO_LOG, SMALL_POOL,
+  REGION_JOURNALS, REGION_UNDO_LOG, SMALL_POOL, CONCURRENT_AREA_BYTES,
 } from "./layout";
+import { CONCURRENT_RECORD } from "./concurrent";
 import { xxh64 } from "./xxhash64";
 import { load64 } from "./atomics";
 
@@ -111,6 +112,11 @@ export function pool_check_header(expectedSize: u64): i32 {
     end = offset + length;
   }
   if (end != expectedSize) return HEADER_BAD_GEOMETRY;
+  // A journal must fit a thread's concurrent-transaction record, which is staged before it moves into one.
+  const journals = findRegion(REGION_JOURNALS);
+  if (journals == <u32>-1 || region_length(journals) / JOURNAL_COUNT > CONCURRENT_AREA_BYTES - CONCURRENT_RECORD) {
+    return HEADER_BAD_GEOMETRY;
+  }
   return HEADER_OK;
 }
 

@@ -8,6 +8,7 @@ import {
   poolAddr, setCtl,
 } from "./layout";
 import { txLoad64, txMode, txStore64 } from "./tx";
+import { concurrentOpen } from "./concurrent";
 
 const FREE: u64 = 0;
 const LARGE: u64 = 0xfe; // first chunk of a run; the run length is in the upper 32 bits
@@ -88,9 +89,12 @@ function takeSlot(chunk: u32, sizeClass: u32): i64 {
 // chunk at once, instead of searching every full chunk's bitmap (which took
 // milliseconds on a large heap, every few thousand allocations).
 const NO_PARTIAL: u32 = 0x80000000;
+// A concurrent transaction (which may yet abort, and runs beside others) never
+// claims NO_PARTIAL: a wrong claim would make the class take free chunks while
+// partly used ones have room.
 @inline function setHint(sizeClass: u32, chunk: u32, word: u32): void {
   setCtl<u32>(CTL_HEAP_HINTS + sizeClass * 8, chunk);
-  setCtl<u32>(CTL_HEAP_HINTS + sizeClass * 8 + 4, word);
+  setCtl<u32>(CTL_HEAP_HINTS + sizeClass * 8 + 4, concurrentOpen() ? word & ~NO_PARTIAL : word);
 }
 
 /** Allocates `size` bytes inside the open transaction; returns the pool offset, or a negative status. */

@@ -20,7 +20,7 @@ import {
 } from "./layout";
 import { copyBytes } from "./bytes";
 import { add32, store64 } from "./atomics";
-import { concurrentOpen, concurrentRead, stampLines, stampsNeeded } from "./concurrent";
+import { concurrentOpen, concurrentRead, stampLines, stampsFence, stampsNeeded } from "./concurrent";
 import { pm_fence, pm_flush, pm_mark_dirty } from "./persist";
 import { xxh64 } from "./xxhash64";
 
@@ -45,15 +45,24 @@ function isValid(journal: usize): bool {
   return load<u64>(journal + J_CHECKSUM) == checksum(journal, payload);
 }
 
-/** Writes a record's entries in place, stamping their lines with `id` first while concurrent transactions are open. */
+/**
+ * Writes a record's entries in place. Once concurrent transactions are in use,
+ * their lines are stamped with `id` first, all of them, and a fence orders the
+ * stamps before the first write (an atomic store alone does not order the plain
+ * stores after it on every CPU).
+ */
 function applyEntries(journal: usize, payload: u32, id: u64): void {
+  const end = journal + JOURNAL_HEADER + payload;
+  if (stampsNeeded()) {
+    for (let entry = journal + JOURNAL_HEADER; entry < end; entry += ENTRY_HEADER + ((load<u32>(entry, 4) + 7) & ~7)) {
+      if (load<u32>(entry, 4) != 0) stampLines(load<u32>(entry), load<u32>(entry, 4), id);
+    }
+    stampsFence();
+  }
   let entry = journal + JOURNAL_HEADER;
-  const end = entry + payload;
-  const stamp = stampsNeeded();
   while (entry < end) {
     const offset = <usize>load<u32>(entry);
     const length = <usize>load<u32>(entry, 4);
-    if (stamp && length != 0) stampLines(<u32>offset, <u32>length, id);
     copyBytes(poolAddr(offset), entry + ENTRY_HEADER, length);
     pm_mark_dirty(offset, length);
     pm_flush(offset, length);
@@ -132,6 +141,11 @@ export function redoBegin(record: usize = 0): i32 {
   return TX_OK;
 }
 
+/** Whether a journal is free for the lock's holder to commit into. */
+export function journalFree(): bool {
+  return ctl<u32>(CTL_FREE_JOURNALS) != 0;
+}
+
 /** Whether the open redo transaction has written anything. */
 export function redoWrote(): bool {
   return txCursor != 0;
@@ -182,7 +196,7 @@ export function redoCommit(): u64 {
   }
   // A concurrent transaction's record moves into a journal now, under the lock.
   if (txJournal == NO_JOURNAL) {
-    if (takeJournal() != TX_OK) unreachable(); // never: a journal is in use only by the lock's holder, or in flight
+    if (takeJournal() != TX_OK) unreachable(); // never: tx_validate refused the commit when no journal was free
     copyBytes(poolAddr(<usize>journalOffset(txJournal)) + JOURNAL_HEADER, txRecord + JOURNAL_HEADER, payload);
   }
   const index = txJournal;

@@ -3,12 +3,14 @@
 // included, goes through txWrite, so one commit makes all of it durable at once.
 import {
   APPLIED_ADDRESS, CTL_COMMIT_ID, CTL_DURABLE, CTL_DATA_OFFSET, CTL_META_OFFSET, CTL_POOL_SIZE, META_ROOT,
-  STATE_LAST_COMMIT_ID, TX_ERR_BOUNDS, TX_ERR_STATE, TX_NONE, TX_OK, TX_REDO, TX_UNDO, ctl, poolAddr, setCtl, staging,
+  STATE_LAST_COMMIT_ID, TX_ERR_BOUNDS, TX_ERR_BUSY, TX_ERR_STATE, TX_NONE, TX_OK, TX_REDO, TX_UNDO, ctl, poolAddr, setCtl, staging,
 } from "./layout";
 import { load64, store64 } from "./atomics";
 import { copyBytes } from "./bytes";
 import { clearStamps, concurrentBegin, concurrentEnd, concurrentOpen, concurrentRecord, concurrentValid } from "./concurrent";
-import { mayBeWritten, redoAbort, redoAppend, redoBegin, redoCommit, redoRead, redoRecover, redoWrote } from "./journal";
+import {
+  journalFree, mayBeWritten, redoAbort, redoAppend, redoBegin, redoCommit, redoRead, redoRecover, redoWrote,
+} from "./journal";
 import { pm_fence, pool_set_last_commit_id } from "./persist";
 import { undoAbort, undoBegin, undoCommit, undoCommittedId, undoRecover, undoWrite } from "./undo";
 
@@ -86,8 +88,8 @@ export function tx_begin(requested: u32): i32 {
  */
 export function tx_begin_concurrent(): i32 {
   if (mode != TX_NONE) return TX_ERR_STATE;
+  if (!concurrentBegin()) return TX_ERR_BUSY;
   redoBegin(concurrentRecord());
-  concurrentBegin();
   mode = TX_REDO;
   return TX_OK;
 }
@@ -102,7 +104,7 @@ export function tx_wrote(): bool {
  * again): under the transaction lock, or without it for one that wrote nothing.
  */
 export function tx_validate(): bool {
-  return mode == TX_REDO && concurrentOpen() && concurrentValid();
+  return mode == TX_REDO && concurrentOpen() && concurrentValid() && (!redoWrote() || journalFree());
 }
 
 /** Writes `length` bytes from linear address `src` at pool offset `offset` (data region only). */

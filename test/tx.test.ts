@@ -234,10 +234,11 @@ describe('concurrent transactions', () => {
     expect(await pool.tx((tx) => tx.getU64(block) * 2n, { concurrent: true })).toBe(12n);
     expect(codeOf(() => pool.txSync(() => {}, { concurrent: true, log: 'undo' }))).toBe('EINVAL');
     expect(codeOf(() => pool.txSync(() => {}, { concurrent: 1 as unknown as boolean }))).toBe('EINVAL');
+    expect(codeOf(() => pool.txSync(() => {}, { concurrent: true, readOnly: true }))).toBe('EINVAL');
     const cache = pool.kv('concurrent', { capacity: 16 });
     expect(codeOf(() => pool.txSync(() => cache.set(1, 'x'), { concurrent: true }))).toBe('ETXNESTED');
     expect(codeOf(() => pool.txSync(() => pool.txSync(() => {}), { concurrent: true }))).toBe('ETXNESTED');
-    // A callback that throws commits nothing, and leaves no lock held.
+    // A callback that throws commits nothing (test/workers.test.ts checks that it leaves no lock held).
     expect(() => pool.txSync((tx) => {
       tx.setU64(block, 99n);
       throw new Error('no');

@@ -419,8 +419,43 @@ describe('workers on one pool', () => {
     expect(seen).toEqual([0n, 42n]);
     expect(pool.txSync((tx) => tx.getU64(root))).toBe(43n);
     await new Promise((resolve) => holder.once('message', resolve));
+    // Concurrent transactions that throw, or write nothing, leave no lock held: another thread then takes it at once.
+    expect(() => pool.txSync((tx) => {
+      tx.setU64(root, 1n);
+      throw new Error('no');
+    }, { concurrent: true })).toThrow('no');
+    expect(pool.txSync((tx) => tx.getU64(root), { concurrent: true })).toBe(43n);
+    Atomics.store(new Int32Array(signal), 0, 0);
+    const next = new Worker(new URL('./fixtures/tx-holder.mjs', import.meta.url), { workerData: { handle: pool.workerHandle(), signal, root } });
+    await new Promise((resolve) => next.once('message', resolve)); // 'holding': it took the lock
+    Atomics.store(new Int32Array(signal), 0, 1);
+    Atomics.notify(new Int32Array(signal), 0);
+    await new Promise((resolve) => next.once('message', resolve));
     await pool.close();
   });
+
+  it("a worker's concurrent transaction open across the owner's power loss runs again on the restored pool", async () => {
+    const pool = await Pool.open({ store: new MemoryStore(), size: 4 * MiB, create: true, device: 'eadr', backgroundFlushMs: 0 });
+    const root = pool.txSync((tx) => (tx.root = tx.alloc(8)));
+    const signal = new SharedArrayBuffer(4);
+    const holder = new Worker(new URL('./fixtures/tx-holder.mjs', import.meta.url), {
+      workerData: { handle: pool.workerHandle(), signal, root, options: { concurrent: true } },
+    });
+    const messages: unknown[] = [];
+    holder.on('message', (message) => messages.push(message));
+    const until = async (count: number) => {
+      while (messages.length < count) await new Promise((resolve) => setTimeout(resolve, 1));
+    };
+    await until(1); // its body is open, and holds no lock: the power loss goes ahead
+    await pool.platform.acPowerLoss({ holdUpMs: 30_000 });
+    await pool.platform.powerRestore();
+    Atomics.store(new Int32Array(signal), 0, 1);
+    Atomics.notify(new Int32Array(signal), 0);
+    await until(3);
+    expect(messages).toEqual(['holding', 'holding', 'done']); // the outage doomed the first run
+    expect(pool.txSync((tx) => tx.getU64(root))).toBe(42n);
+    await pool.close();
+  }, 30_000);
 
   it('a thread that may not block gets EAGAIN from a held lock at once, and takes it asynchronously once free', async () => {
     const buffer = new SharedArrayBuffer(12);

@@ -52,6 +52,7 @@ export function parseTxOptions(options: TxOptions | undefined): ParsedTxOptions 
   if (concurrent && log === 'undo') {
     throw new InvalidArgumentError("a concurrent transaction logs with redo: an undo transaction writes in place as it goes");
   }
+  if (concurrent && readOnly) throw new InvalidArgumentError('a read-only transaction already runs beside every other: drop concurrent');
   return { log, readOnly, concurrent };
 }
 
@@ -85,23 +86,23 @@ export function runTransaction<T>(host: TransactionHost, fn: (tx: Transaction) =
   if (options.readOnly) return runReadOnly(host, fn);
   if (options.concurrent) {
     const done = runConcurrently(host, fn, true);
-    if (done) return done.result;
+    if (!(done instanceof ConcurrentConflictError)) return done.result;
   }
   return (runOnce(host, fn, options.log, false, true) as { result: T }).result;
 }
 
 /**
  * Up to CONCURRENT_TRIES concurrent runs of `fn`: the result of the first that
- * commits, or undefined when it should run holding the lock instead (it kept
- * meeting conflicts, read too much, or the lock was busy and `wait` is false).
+ * commits, or, when it should not run concurrently again now, why the last
+ * run did not commit.
  */
-function runConcurrently<T>(host: TransactionHost, fn: (tx: Transaction) => T, wait: boolean): { result: T } | undefined {
+function runConcurrently<T>(host: TransactionHost, fn: (tx: Transaction) => T, wait: boolean): { result: T } | ConcurrentConflictError {
+  let done: { result: T } | ConcurrentConflictError = new ConcurrentConflictError('conflict');
   for (let tries = 0; tries < CONCURRENT_TRIES; tries++) {
-    const done = runOnce(host, fn, 'redo', true, wait);
-    if (!(done instanceof ConcurrentConflictError)) return done;
-    if (done.reason !== 'conflict') return undefined;
+    done = runOnce(host, fn, 'redo', true, wait);
+    if (!(done instanceof ConcurrentConflictError) || done.reason !== 'conflict') return done;
   }
-  return undefined;
+  return done;
 }
 
 /**
@@ -116,7 +117,12 @@ function runOnce<T>(
   concurrent: boolean,
   wait: boolean,
 ): { result: T } | ConcurrentConflictError {
-  host.beginTransaction(log, concurrent);
+  try {
+    host.beginTransaction(log, concurrent);
+  } catch (error) {
+    if (error instanceof ConcurrentConflictError) return error;
+    throw error;
+  }
   const tx = new Transaction(host, log, undefined, concurrent);
   let result: T;
   try {
@@ -125,11 +131,13 @@ function runOnce<T>(
     // An operation that failed part-way (its journal filled) may have logged some of its writes: never commit them.
     if (tx.failure) throw tx.failure;
   } catch (error) {
+    // A run that read a changed state is repeated whatever it threw: the callback may have caught the
+    // conflict, or acted on a read that a commit changed after it was checked.
+    const doomed = concurrent && host.inTransaction && !host.core.tx_validate();
     if (host.inTransaction) host.abortTransaction();
     tx.finish(undefined);
     if (error instanceof ConcurrentConflictError) return error;
-    // A run that read a changed state is repeated whatever it threw (the callback may have caught the conflict).
-    if (concurrent && host.doomed[0] !== 0) return conflictError(host);
+    if (doomed) return conflictError(host);
     throw error;
   }
   let commitId: bigint;
@@ -171,10 +179,29 @@ export function runTransactionAsync<T>(host: TransactionHost, fn: (tx: Transacti
   if (options.concurrent) {
     checkCallback(fn);
     checkNotReading(host);
-    const done = runConcurrently(host, fn, false);
-    if (done) return done.result;
+    return runConcurrentlyAsync(host, fn, runHoldingLock, 0);
   }
   return lock.tryAcquire() ? runHoldingLock() : lock.acquireAsync().then(runHoldingLock);
+}
+
+/** Rounds of concurrent runs an async concurrent transaction makes, waiting for a busy lock between them. */
+const CONCURRENT_ROUNDS = 4;
+
+/**
+ * The async concurrent transaction: concurrent runs that never block the
+ * thread. When the lock is busy at a commit, it waits for the lock without
+ * blocking, lets it go, and runs concurrently again; after CONCURRENT_ROUNDS
+ * such rounds, or on other failures, it runs holding the lock.
+ */
+function runConcurrentlyAsync<T>(host: TransactionHost, fn: (tx: Transaction) => T, runHoldingLock: () => T, round: number): T | Promise<T> {
+  const done = runConcurrently(host, fn, false);
+  if (!(done instanceof ConcurrentConflictError)) return done.result;
+  const lock = host.lock;
+  if (done.reason !== 'busy' || round + 1 >= CONCURRENT_ROUNDS) return lock.tryAcquire() ? runHoldingLock() : lock.acquireAsync().then(runHoldingLock);
+  return lock.acquireAsync().then(() => {
+    lock.release();
+    return runConcurrentlyAsync(host, fn, runHoldingLock, round + 1);
+  });
 }
 
 function runReadOnly<T>(host: TransactionHost, fn: (tx: Transaction) => T): T {

@@ -44,12 +44,14 @@ export interface TransactionHost {
 const DOOMED_TOO_MANY_READS = 2;
 
 /**
- * A concurrent transaction could not commit: a writer changed what it read, or
- * (`lockBusy`) the lock was held and its caller would not wait. It was aborted;
- * its callback runs again.
+ * A concurrent transaction could not begin or commit, and was aborted: a writer
+ * changed what it read ('conflict': it runs again), it read more than its read
+ * log holds, or ('busy') the lock was held at its commit and its caller would
+ * not wait, or a writer kept changing the pool while it began (both: it runs
+ * holding the lock instead).
  */
 export class ConcurrentConflictError extends Error {
-  constructor(readonly reason: 'conflict' | 'too-many-reads' | 'lock-busy') {
+  constructor(readonly reason: 'conflict' | 'too-many-reads' | 'busy') {
     super(`a concurrent transaction must run again (${reason})`);
   }
 }
@@ -77,9 +79,13 @@ export function conflictError(host: TransactionHost): ConcurrentConflictError {
   return new ConcurrentConflictError(host.doomed[0] === DOOMED_TOO_MANY_READS ? 'too-many-reads' : 'conflict');
 }
 
+/** The core's status for a concurrent transaction that could not begin (TX_ERR_BUSY in assembly/layout.ts). */
+const TX_ERR_BUSY = -7;
+
 /** Opens a concurrent redo transaction in the core (no lock). */
 export function beginConcurrent(core: Core): void {
   const status = core.tx_begin_concurrent();
+  if (status === TX_ERR_BUSY) throw new ConcurrentConflictError('busy');
   if (status !== 0) throw new PmemError('EINTERNAL', `tx_begin_concurrent failed with status ${status}`);
 }
 
@@ -99,7 +105,7 @@ export function lockConcurrentCommit(host: TransactionHost, wait: boolean, locke
     return false;
   }
   try {
-    if (!wait && !host.lock.tryAcquire()) throw new ConcurrentConflictError('lock-busy');
+    if (!wait && !host.lock.tryAcquire()) throw new ConcurrentConflictError('busy');
     if (wait) host.lock.acquire(true);
   } catch (error) {
     host.abortTransaction();
