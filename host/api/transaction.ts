@@ -97,12 +97,10 @@ export function runTransaction<T>(host: TransactionHost, fn: (tx: Transaction) =
  * run did not commit.
  */
 function runConcurrently<T>(host: TransactionHost, fn: (tx: Transaction) => T, wait: boolean): { result: T } | ConcurrentConflictError {
-  let done: { result: T } | ConcurrentConflictError = new ConcurrentConflictError('conflict');
-  for (let tries = 0; tries < CONCURRENT_TRIES; tries++) {
-    done = runOnce(host, fn, 'redo', true, wait);
-    if (!(done instanceof ConcurrentConflictError) || done.reason !== 'conflict') return done;
+  for (let tries = 1; ; tries++) {
+    const done = runOnce(host, fn, 'redo', true, wait);
+    if (!(done instanceof ConcurrentConflictError) || done.reason !== 'conflict' || tries === CONCURRENT_TRIES) return done;
   }
-  return done;
 }
 
 /**

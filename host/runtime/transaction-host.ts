@@ -51,10 +51,20 @@ const DOOMED_TOO_MANY_READS = 2;
  * holding the lock instead).
  */
 export class ConcurrentConflictError extends Error {
-  constructor(readonly reason: 'conflict' | 'too-many-reads' | 'busy') {
+  private static readonly byReason = new Map<ConflictReason, ConcurrentConflictError>();
+
+  private constructor(readonly reason: ConflictReason) {
     super(`a concurrent transaction must run again (${reason})`);
   }
+
+  /** The one error of each reason: it is control flow, met often, and capturing a stack costs microseconds. */
+  static of(reason: ConflictReason): ConcurrentConflictError {
+    let error = ConcurrentConflictError.byReason.get(reason);
+    if (!error) ConcurrentConflictError.byReason.set(reason, (error = new ConcurrentConflictError(reason)));
+    return error;
+  }
 }
+type ConflictReason = 'conflict' | 'too-many-reads' | 'busy';
 
 /** The range check both hosts make: [offset, offset + length) inside [dataStart, poolSize). */
 export function checkDataRange(offset: unknown, length: unknown, dataStart: number, poolSize: number): void {
@@ -76,7 +86,7 @@ export function checkDataRange(offset: unknown, length: unknown, dataStart: numb
 
 /** Why the open concurrent transaction on `host` must run again, as its doomed flag says. */
 export function conflictError(host: TransactionHost): ConcurrentConflictError {
-  return new ConcurrentConflictError(host.doomed[0] === DOOMED_TOO_MANY_READS ? 'too-many-reads' : 'conflict');
+  return ConcurrentConflictError.of(host.doomed[0] === DOOMED_TOO_MANY_READS ? 'too-many-reads' : 'conflict');
 }
 
 /** The core's status for a concurrent transaction that could not begin (TX_ERR_BUSY in assembly/layout.ts). */
@@ -85,7 +95,7 @@ const TX_ERR_BUSY = -7;
 /** Opens a concurrent redo transaction in the core (no lock). */
 export function beginConcurrent(core: Core): void {
   const status = core.tx_begin_concurrent();
-  if (status === TX_ERR_BUSY) throw new ConcurrentConflictError('busy');
+  if (status === TX_ERR_BUSY) throw ConcurrentConflictError.of('busy');
   if (status !== 0) throw new PmemError('EINTERNAL', `tx_begin_concurrent failed with status ${status}`);
 }
 
@@ -105,7 +115,7 @@ export function lockConcurrentCommit(host: TransactionHost, wait: boolean, locke
     return false;
   }
   try {
-    if (!wait && !host.lock.tryAcquire()) throw new ConcurrentConflictError('busy');
+    if (!wait && !host.lock.tryAcquire()) throw ConcurrentConflictError.of('busy');
     if (wait) host.lock.acquire(true);
   } catch (error) {
     host.abortTransaction();
