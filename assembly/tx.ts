@@ -100,11 +100,12 @@ export function tx_wrote(): bool {
 }
 
 /**
- * Whether the open concurrent transaction may commit (else abort it and run it
- * again): under the transaction lock, or without it for one that wrote nothing.
+ * Whether nothing the open concurrent transaction read has changed since it
+ * began. `locked`: the caller holds the transaction lock and is about to commit,
+ * so a journal must also be free to commit into. Else abort it and run it again.
  */
-export function tx_validate(): bool {
-  return mode == TX_REDO && concurrentOpen() && concurrentValid() && (!redoWrote() || journalFree());
+export function tx_validate(locked: bool): bool {
+  return mode == TX_REDO && concurrentOpen() && concurrentValid() && (!locked || !redoWrote() || journalFree());
 }
 
 /** Writes `length` bytes from linear address `src` at pool offset `offset` (data region only). */

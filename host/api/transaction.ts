@@ -118,7 +118,7 @@ function runOnce<T>(
   try {
     host.beginTransaction(log, concurrent);
   } catch (error) {
-    if (error instanceof ConcurrentConflictError) return error;
+    if (concurrent && error instanceof ConcurrentConflictError) return error;
     throw error;
   }
   const tx = new Transaction(host, log, undefined, concurrent);
@@ -131,11 +131,10 @@ function runOnce<T>(
   } catch (error) {
     // A run that read a changed state is repeated whatever it threw: the callback may have caught the
     // conflict, or acted on a read that a commit changed after it was checked.
-    const doomed = concurrent && host.inTransaction && !host.core.tx_validate();
+    const doomed = concurrent && host.inTransaction && !host.core.tx_validate(false);
     if (host.inTransaction) host.abortTransaction();
     tx.finish(undefined);
-    if (error instanceof ConcurrentConflictError) return error;
-    if (doomed) return conflictError(host);
+    if (concurrent && (doomed || error instanceof ConcurrentConflictError)) return doomed ? conflictError(host) : (error as ConcurrentConflictError);
     throw error;
   }
   let commitId: bigint;
@@ -143,7 +142,7 @@ function runOnce<T>(
     commitId = host.commitTransaction(wait);
   } catch (error) {
     tx.finish(undefined);
-    if (error instanceof ConcurrentConflictError) return error;
+    if (concurrent && error instanceof ConcurrentConflictError) return error;
     throw error;
   }
   tx.finish(commitId === 0n ? undefined : commitId);

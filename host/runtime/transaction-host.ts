@@ -60,7 +60,7 @@ export class ConcurrentConflictError extends Error {
   /** The one error of each reason: it is control flow, met often, and capturing a stack costs microseconds. */
   static of(reason: ConflictReason): ConcurrentConflictError {
     let error = ConcurrentConflictError.byReason.get(reason);
-    if (!error) ConcurrentConflictError.byReason.set(reason, (error = new ConcurrentConflictError(reason)));
+    if (!error) ConcurrentConflictError.byReason.set(reason, (error = Object.freeze(new ConcurrentConflictError(reason))));
     return error;
   }
 }
@@ -90,7 +90,7 @@ export function conflictError(host: TransactionHost): ConcurrentConflictError {
 }
 
 /** The core's status for a concurrent transaction that could not begin (TX_ERR_BUSY in assembly/layout.ts). */
-const TX_ERR_BUSY = -7;
+const TX_ERR_BUSY = -8;
 
 /** Opens a concurrent redo transaction in the core (no lock). */
 export function beginConcurrent(core: Core): void {
@@ -109,7 +109,7 @@ export function beginConcurrent(core: Core): void {
  */
 export function lockConcurrentCommit(host: TransactionHost, wait: boolean, locked: () => void): boolean {
   if (!host.core.tx_wrote()) {
-    const valid = host.core.tx_validate();
+    const valid = host.core.tx_validate(false);
     host.abortTransaction();
     if (!valid) throw conflictError(host);
     return false;
@@ -125,7 +125,7 @@ export function lockConcurrentCommit(host: TransactionHost, wait: boolean, locke
   let valid = false;
   try {
     host.assertRunning();
-    valid = host.core.tx_validate();
+    valid = host.core.tx_validate(true);
   } finally {
     if (!valid) host.abortTransaction();
   }
