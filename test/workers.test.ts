@@ -54,6 +54,11 @@ async function sharedCounters(pool: Pool, workers: number) {
   });
 }
 
+/** Resolves once `count` auditors of test/fixtures/bank-worker.mjs have started (word 1 of their `stop` buffer). */
+async function auditorsStarted(stop: SharedArrayBuffer, count: number): Promise<void> {
+  while (Atomics.load(new Int32Array(stop), 1) < count) await new Promise((resolve) => setTimeout(resolve, 1));
+}
+
 describe('workers on one pool', () => {
   it('runs transactions from 4 workers and the owner with exact counts and a valid heap', async () => {
     for (const device of ['eadr', 'nvdimm-n'] as const) {
@@ -288,7 +293,7 @@ describe('workers on one pool', () => {
         for (let i = 0; i < count; i++) tx.setU64(at + i * 8, 1000n);
         return at;
       });
-      const stop = new SharedArrayBuffer(4);
+      const stop = new SharedArrayBuffer(8);
       const run = (data: Record<string, unknown>) => {
         const worker = new Worker(new URL('./fixtures/bank-worker.mjs', import.meta.url), {
           workerData: { handle: pool.workerHandle(), accounts, count, total, stop, ...data },
@@ -299,6 +304,7 @@ describe('workers on one pool', () => {
         });
       };
       const auditors = [run({ role: 'audit' }), run({ role: 'audit' })];
+      await auditorsStarted(stop, 2);
       let transfersDone = false;
       const transfers = Promise.all([run({ role: 'transfer', transactions: 20_000, seed }), run({ role: 'transfer', transactions: 20_000, seed: seed + 1 })]);
       transfers.finally(() => (transfersDone = true)).catch(() => {});
@@ -344,7 +350,7 @@ describe('workers on one pool', () => {
       const committed = accounts + count * 8;
       const ownerWord = committed + 8 + workers * 8;
       const start = new SharedArrayBuffer(4);
-      const stop = new SharedArrayBuffer(4);
+      const stop = new SharedArrayBuffer(8);
       const spawn = <T>(url: string, data: Record<string, unknown>) => {
         const worker = new Worker(new URL(url, import.meta.url), { workerData: { handle: pool.workerHandle(), accounts, count, total, stop, ...data } });
         return new Promise<T>((resolve, reject) => {
@@ -353,6 +359,7 @@ describe('workers on one pool', () => {
         });
       };
       const auditors = [spawn<{ sums: number; wrong: number }>('./fixtures/bank-worker.mjs', { role: 'audit' })];
+      await auditorsStarted(stop, 1);
       const transactions = 100_000;
       const transferring = Array.from({ length: workers }, (_, index) =>
         spawn<{ transactions: number; runs: number }>('./fixtures/concurrent-worker.mjs', {
@@ -390,6 +397,7 @@ describe('workers on one pool', () => {
         own: [...results.map(() => BigInt(transactions)), BigInt(ownerTransactions)],
       });
       expect(audits.map((a) => a.wrong)).toEqual([0]);
+      expect(audits[0].sums).toBeGreaterThan(0);
       // Bodies overlapped: some met a commit that changed what they read, and ran again.
       expect(results.reduce((n, r) => n + r.runs, 0)).toBeGreaterThan(workers * transactions);
       await pool.close();
