@@ -4,10 +4,9 @@
 //
 // A concurrent transaction stages its redo images in its thread's own buffer
 // (never in a journal, so a power outage or recovery never meets a journal a
-// body still writes), and reads the pool in place. Every redo commit that runs
-// while concurrent transactions are open stamps the stripes of the lines it
-// applies with its commit ID before it writes them (every commit, once any
-// thread has begun a concurrent transaction). A read checks the stripes
+// body still writes), and reads the pool in place. Once any thread has begun a
+// concurrent transaction, every redo commit stamps the stripes of the lines it
+// applies with its commit ID before it writes them. A read checks the stripes
 // of its lines before and after copying: a stamp newer than the transaction's
 // begin means a commit wrote there since, and the transaction is doomed (the
 // host reruns it). Stripes read are logged, and the commit, holding the lock,
@@ -27,8 +26,8 @@ const READ_LOG: u32 = 64;
 const READ_LOG_END: u32 = 16 << 10;
 export const CONCURRENT_RECORD: u32 = READ_LOG_END; // the redo record (header, then entries)
 
-export const CONFLICT: i32 = 1; // a commit, undo transaction, raw store or outage wrote what it read: run again
-export const TOO_MANY_READS: i32 = 2; // its read log is full: run it holding the lock instead
+const CONFLICT: i32 = 1; // a commit, undo transaction, raw store or outage wrote what it read: run again
+const TOO_MANY_READS: i32 = 2; // its read log is full: run it holding the lock instead
 
 let open = false;
 let readVersion: u64 = 0; // every commit at or below it had applied its writes when the transaction began
@@ -121,9 +120,9 @@ export function concurrentRead(offset: u32, length: u32, dst: usize): void {
 }
 
 /**
- * Under the transaction lock, before the commit: whether the open concurrent
- * transaction read only what no commit, undo transaction, raw store or outage
- * has written since it began.
+ * Whether the open concurrent transaction read only what no commit, undo
+ * transaction, raw store or outage has written since it began: final under the
+ * transaction lock, just before its commit; without it, as of now.
  */
 export function concurrentValid(): bool {
   loadFence(concurrentArea() + DOOMED); // the transaction's reads before these checks

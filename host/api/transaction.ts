@@ -118,8 +118,7 @@ function runOnce<T>(
   try {
     host.beginTransaction(log, concurrent);
   } catch (error) {
-    if (concurrent && error instanceof ConcurrentConflictError) return error;
-    throw error;
+    return rerunOrThrow(error, concurrent);
   }
   const tx = new Transaction(host, log, undefined, concurrent);
   let result: T;
@@ -134,19 +133,23 @@ function runOnce<T>(
     const doomed = concurrent && host.inTransaction && !host.core.tx_validate(false);
     if (host.inTransaction) host.abortTransaction();
     tx.finish(undefined);
-    if (concurrent && (doomed || error instanceof ConcurrentConflictError)) return doomed ? conflictError(host) : (error as ConcurrentConflictError);
-    throw error;
+    return doomed ? conflictError(host) : rerunOrThrow(error, concurrent);
   }
   let commitId: bigint;
   try {
     commitId = host.commitTransaction(wait);
   } catch (error) {
     tx.finish(undefined);
-    if (concurrent && error instanceof ConcurrentConflictError) return error;
-    throw error;
+    return rerunOrThrow(error, concurrent);
   }
   tx.finish(commitId === 0n ? undefined : commitId);
   return { result };
+}
+
+/** A concurrent run's reason to run again, returned; any other error (or any error of a locked run) is rethrown. */
+function rerunOrThrow(error: unknown, concurrent: boolean): ConcurrentConflictError {
+  if (concurrent && error instanceof ConcurrentConflictError) return error;
+  throw error;
 }
 
 /**
