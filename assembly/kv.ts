@@ -191,6 +191,7 @@ function blockSize(cap: u32, ghosts: u32, hot: u32): u32 {
 }
 
 function use(at: u32, statsAt: usize): void {
+  stateDeferred = false; // a trap may have ended a batch before its end
   kv = at;
   stats = statsAt;
   const base = poolAddr(at);
@@ -262,8 +263,10 @@ function wr16(offset: u32, value: u32): i32 {
 function loadState(): void {
   txRead(kv + H_STATE, STATE_SIZE, work());
 }
+// While a batch of sets shares a transaction, the state words are written once, at its end.
+let stateDeferred = false;
 function saveState(): i32 {
-  return txWrite(kv + H_STATE, work(), STATE_SIZE);
+  return stateDeferred ? TX_OK : txWrite(kv + H_STATE, work(), STATE_SIZE);
 }
 
 @inline function entryAt(index: u32): u32 {
@@ -1039,16 +1042,24 @@ function getGroup(cache: u32, statsAt: usize, keys: usize, m: u32, lengths: usiz
 export function kv_set_many_num(at: u32, stats: usize, keys: usize, n: u32, lengths: usize, values: usize, stride: u32): i32 {
   use(at, stats);
   loadState(); // the queue state stays in work() from one set to the next
+  stateDeferred = true;
   let done: u32 = 0;
+  let status: i32 = TX_OK;
   for (; done < n; done++) {
     if (done > 0 && (redoRoom() < stride + 2 * SET_JOURNAL_BYTES || done >= SETS_PER_TRANSACTION)) break;
-    const status = set(<u64>load<f64>(keys + done * 8), 0, 0, values + done * stride, load<u32>(lengths + done * 4));
-    if (status != TX_OK) return status;
+    status = set(<u64>load<f64>(keys + done * 8), 0, 0, values + done * stride, load<u32>(lengths + done * 4));
+    if (status != TX_OK) break;
     // A doubling ends the transaction: its segment's offset reaches the header only with the commit, and a
     // second doubling would need the first segment's.
-    if (addedSegment != 0) return <i32>(done + 1);
+    if (addedSegment != 0) {
+      done++;
+      break;
+    }
   }
-  return <i32>done;
+  stateDeferred = false;
+  // Also after a failed set: one that found no room for its value commits the evictions it made.
+  const saved = saveState();
+  return status != TX_OK ? status : saved != TX_OK ? saved : <i32>done;
 }
 
 
