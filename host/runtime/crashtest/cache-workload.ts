@@ -4,7 +4,7 @@
 // fingerprints and geometry at the recovered commit, pass its invariant check,
 // and own exactly the heap blocks the reference's pool holds.
 //
-// - kv: gets, sets and deletes on a small evicting cache, so that every few
+// - kv: gets, sets, batches of sets and deletes on a small evicting cache, so that every few
 //   steps entries leave cold for the ghost, ghosts are promoted and the hot
 //   ring is swept.
 // - grow: a cache that does not evict and grows from 2 entries: mostly new
@@ -26,6 +26,7 @@ const HASH_SEED = 0x2545f491;
 const KV_OPTIONS: KvOptions = { capacity: 12, hashSeed: HASH_SEED };
 const KV_KEYS = 40;
 const KV_HOT_KEYS = 6;
+const BATCH_STRIDE = 24; // setMany's value stride (at most SETS_PER_TRANSACTION keys a step: one transaction)
 const GROW_OPTIONS: KvOptions = { capacity: 2, maxCapacity: 1 << 16, evict: 'none', hashSeed: HASH_SEED };
 
 const hex = (bytes: Uint8Array | undefined) => (bytes ? Buffer.from(bytes).toString('hex') : '');
@@ -60,10 +61,22 @@ export class CacheWorkload implements ExplorerWorkload {
     let apply: (kv: Kv) => void;
     if (op < 0.25) {
       apply = (kv) => kv.get(key);
-    } else if (op < 0.85) {
+    } else if (op < 0.7 || (this.grows && op < 0.85)) {
       const seed = this.nextSeed++;
       const value = seededBytes(1 + (seed % 24), seed);
       apply = (kv) => kv.set(key, value);
+    } else if (op < 0.85) {
+      // 2 to 4 sets in one transaction: a batch's state words are written once, at its end.
+      const keys = [key];
+      while (keys.length < 2 + Math.floor(random() * 3)) keys.push(this.kvKey(random));
+      const values = new Uint8Array(keys.length * BATCH_STRIDE);
+      const lengths = keys.map((_, i) => {
+        const seed = this.nextSeed++;
+        const value = seededBytes(1 + (seed % BATCH_STRIDE), seed);
+        values.set(value, i * BATCH_STRIDE);
+        return value.length;
+      });
+      apply = (kv) => kv.setMany(keys, values, BATCH_STRIDE, lengths);
     } else {
       apply = (kv) => kv.delete(key);
     }
