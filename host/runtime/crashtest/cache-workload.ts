@@ -68,7 +68,8 @@ export class CacheWorkload implements ExplorerWorkload {
     } else if (op < 0.85) {
       // 2 to 4 sets in one transaction: a batch's state words are written once, at its end.
       const keys = [key];
-      while (keys.length < 2 + Math.floor(random() * 3)) keys.push(this.kvKey(random));
+      const count = 2 + Math.floor(random() * 3);
+      while (keys.length < count) keys.push(this.kvKey(random));
       const values = new Uint8Array(keys.length * BATCH_STRIDE);
       const lengths = keys.map((_, i) => {
         const seed = this.nextSeed++;
