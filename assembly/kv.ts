@@ -1059,7 +1059,7 @@ export function kv_set_many_num(at: u32, stats: usize, keys: usize, n: u32, leng
   stateDeferred = false;
   // Also after a failed set: one that found no room for its value commits the evictions it made.
   const saved = saveState();
-  return status != TX_OK ? status : saved != TX_OK ? saved : <i32>done;
+  return saved != TX_OK ? saved : status != TX_OK ? status : <i32>done; // a failed state write must not commit as "no space"
 }
 
 
