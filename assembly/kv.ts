@@ -349,12 +349,9 @@ function posOf(e: u32): u32 {
   return rd32(entryAt(e) + E_POS) & POS_MASK;
 }
 
-/** Removes entry `e` from its bucket chain and puts its record on the free list. */
-function unlinkAndFree(e: u32): i32 {
-  const at = entryAt(e);
-  txRead(at, ENTRY_SIZE, keySlot());
-  const bucket = bucketOf(load<u64>(keySlot() + E_KEY));
-  const next = load<u32>(keySlot() + E_NEXT);
+/** Removes entry `e`, which holds `key` and links to `next`, from its bucket chain. */
+function unlink(e: u32, key: u64, next: u32): i32 {
+  const bucket = bucketOf(key);
   lockBucket(bucket);
   let prev: u32 = 0;
   let cur = rd32(bucket + 4);
@@ -362,13 +359,17 @@ function unlinkAndFree(e: u32): i32 {
     prev = cur;
     cur = rd32(entryAt(cur) + E_NEXT);
   }
-  let status = wr32(prev == 0 ? bucket + 4 : entryAt(prev) + E_NEXT, next);
+  const status = wr32(prev == 0 ? bucket + 4 : entryAt(prev) + E_NEXT, next);
   unlockBucket(bucket);
+  return status;
+}
+
+/** Puts record `e`, unlinked, on the free list. */
+function freeRecord(e: u32): i32 {
   memory.fill(keySlot(), 0, ENTRY_SIZE);
   store<u32>(keySlot() + E_NEXT, w(S_FREE));
-  if (status == TX_OK) status = txWrite(at, keySlot(), ENTRY_SIZE);
   setW(S_FREE, e);
-  return status;
+  return txWrite(entryAt(e), keySlot(), ENTRY_SIZE);
 }
 
 /** Records entry `e`'s new place: hot slot `slot`. */
@@ -381,18 +382,29 @@ function moveToHot(e: u32, slot: u32): i32 {
   return txWrite(at + E_POS, keySlot() + E_POS, ENTRY_SIZE - E_POS);
 }
 
-// A set that evicts usually needs a block of the size it just freed: the first
-// value block an operation's evictions let go of is kept as its spare, and
-// newValue takes it instead of a free and an allocation of the same size (both
-// journaled). Every operation that may forget an entry starts with no spare
-// and ends with releaseSpare.
+// A set that evicts usually needs a block of the size it just freed, and a
+// record: the first value block and the first record an operation's evictions
+// let go of are kept as its spares, and newValue and newEntry take them instead
+// of a free and an allocation of the same size (all journaled; a freed record
+// is written to the free list and read back). Every operation that may forget
+// an entry starts with dropSpares and ends with releaseSpares.
 let spare: u32 = 0;
 /** Bytes the spare block was allocated for. */
 let spareSize: u32 = 0;
+/** An unlinked record that is on no list yet (index + 1), or 0. */
+let spareRecord: u32 = 0;
 
-/** Lets go of the value of `e` (into the spare, or freed) and forgets it. */
+/** Forgets spares a trap may have left behind when it ended the last operation before its release. */
+function dropSpares(): void {
+  spare = 0;
+  spareRecord = 0;
+}
+
+/** Lets go of the value of `e` (into the spare, or freed) and of its record (into the spare record, or freed). */
 function forget(e: u32): i32 {
   txRead(entryAt(e), ENTRY_SIZE, keySlot());
+  const key = load<u64>(keySlot() + E_KEY);
+  const next = load<u32>(keySlot() + E_NEXT);
   const value = load<u32>(keySlot() + E_VALUE);
   if (value != 0 && spare == 0) {
     spare = value;
@@ -401,15 +413,28 @@ function forget(e: u32): i32 {
     const status = heap_free(value);
     if (status != TX_OK) return status;
   }
-  return unlinkAndFree(e);
+  const status = unlink(e, key, next);
+  if (status != TX_OK || spareRecord != 0) return status != TX_OK ? status : freeRecord(e);
+  spareRecord = e;
+  return TX_OK;
 }
 
 /** Frees the spare block if the operation did not use it; passes `status` on (or the free's failure). */
-function releaseSpare(status: i32): i32 {
+function releaseSpareBlock(status: i32): i32 {
   if (spare == 0) return status;
   const freed = heap_free(spare);
   spare = 0;
   return status == TX_OK ? freed : status;
+}
+
+/** Frees both spares if the operation did not use them; passes `status` on (or the first failure). */
+function releaseSpares(status: i32): i32 {
+  if (spareRecord != 0) {
+    const freed = freeRecord(spareRecord);
+    spareRecord = 0;
+    if (status == TX_OK) status = freed;
+  }
+  return releaseSpareBlock(status);
 }
 
 // Ghost table: one 16-bit fingerprint per slot, the slot and the fingerprint
@@ -576,7 +601,7 @@ function newValue(keySrc: usize, keyLength: u32, src: usize, length: u32): i64 {
     spare = 0;
   } else {
     // A spare of another size is freed first: its chunk may be the room the new block needs.
-    const freed = releaseSpare(TX_OK);
+    const freed = releaseSpareBlock(TX_OK);
     if (freed != TX_OK) return freed;
     block = heap_alloc(size);
     if (block < 0) return block;
@@ -598,6 +623,11 @@ function writeNewEntry(e: u32, key: u64, keyLength: u32, value: u32, length: u32
 }
 
 function newEntry(): u32 {
+  if (spareRecord != 0) {
+    const e = spareRecord;
+    spareRecord = 0;
+    return e;
+  }
   const free = w(S_FREE);
   if (free != 0) {
     setW(S_FREE, rd32(entryAt(free) + E_NEXT));
@@ -633,8 +663,8 @@ function replaceValue(e: u32, keySrc: usize, keyLength: u32, src: usize, length:
 }
 
 function set(key: u64, keySrc: usize, keyLength: u32, src: usize, length: u32): i32 {
-  spare = 0; // a trap may have ended the last operation before its release
-  return releaseSpare(setEntry(key, keySrc, keyLength, src, length));
+  dropSpares();
+  return releaseSpares(setEntry(key, keySrc, keyLength, src, length));
 }
 
 function setEntry(key: u64, keySrc: usize, keyLength: u32, src: usize, length: u32): i32 {
@@ -806,7 +836,7 @@ function liveBucket(n: u32): u32 {
 
 /** Removes `key`; returns 1 if it was present, 0 if not, or a negative status. */
 function remove(key: u64, keySrc: usize, keyLength: u32): i32 {
-  spare = 0;
+  dropSpares();
   loadState();
   const e = find(key, keyLength, keySrc);
   if (e == 0) {
@@ -825,7 +855,7 @@ function remove(key: u64, keySrc: usize, keyLength: u32): i32 {
     setW(S_HOT_COUNT, w(S_HOT_COUNT) - 1);
     status = wr32(hotAt + pos * 4, 0);
   }
-  if (status == TX_OK) status = releaseSpare(forget(e));
+  if (status == TX_OK) status = releaseSpares(forget(e));
   if (status == TX_OK) status = saveState();
   return status != TX_OK ? status : 1;
 }
