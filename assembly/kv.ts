@@ -3,12 +3,14 @@
 //
 // - New keys enter the cold FIFO. An entry leaving cold that was hit while
 //   there moves to the hot ring; otherwise its value and record are freed and
-//   its key's 16-bit fingerprint stays behind in the ghost table.
+//   its key's 12-bit fingerprint stays behind in the ghost table, with the
+//   epoch it left in.
 // - A set of a key whose fingerprint the ghost holds promotes it into the hot
-//   ring. The ghost is direct-mapped: a newer key's fingerprint replaces an
-//   older one in its slot, so the ghost forgets keys after about as many
-//   evictions as it has slots, and a fingerprint match by chance (1 in 65536)
-//   only promotes a key early.
+//   ring: always if it left cold recently (within about 1.5 capacities of
+//   keys leaving), one time in 8 if longer ago. The ghost is direct-mapped: a
+//   newer key's fingerprint replaces an older one in its slot, so the ghost
+//   forgets keys after about as many evictions as it has slots, and a
+//   fingerprint match by chance (1 in 4095) only promotes a key early.
 // - The hot ring is swept by a clock hand in two phases: the hand arms an entry
 //   (state ARMED) and evicts it only if it is still armed a revolution later.
 //   A hit on a HOT entry performs no store and takes no lock; a hit on an ARMED
@@ -42,7 +44,12 @@ import { xxh64 } from "./xxhash64";
 
 // Policy constants, chosen on the public traces (see docs/cache.md).
 const COLD_PERCENT: u32 = 11; // cold's own share of the capacity
-const GHOST_PERCENT: u32 = 150; // ghost slots, as a share of the capacity
+const GHOST_PERCENT: u32 = 500; // ghost slots, as a share of the capacity
+/** Keys leaving cold in one ghost epoch, as a share of the capacity. */
+const EPOCH_PERCENT: u32 = 75;
+/** A ghost hit on a key that left cold fewer epochs ago than this promotes it; an older one, one time in OLD_ADMIT_EVERY. */
+const RECENT_EPOCHS: u32 = 2;
+const OLD_ADMIT_EVERY: u32 = 8;
 /**
  * Journal bytes a set keeps in reserve besides its key and value: the
  * evictions it must still make. Cold entries hit while cold move to hot only
@@ -114,7 +121,9 @@ const S_HOT_COUNT: u32 = 20;
 const S_FREE: u32 = 24; // free entry records, linked through E_NEXT (index + 1)
 const S_FRESH: u32 = 28; // records ever used
 const S_FILL: u32 = 32; // where the search for an empty hot slot starts
-const STATE_SIZE: u32 = 36;
+const S_LEFT_COLD: u32 = 36; // keys that left cold for the ghost (its epochs count them)
+const S_OLD_HITS: u32 = 40; // ghost hits on keys older than RECENT_EPOCHS
+const STATE_SIZE: u32 = 44;
 // This thread's staging area (after tx.ts's word): the queue state words, and one entry record staged for a transactional write.
 @inline function work(): usize {
   return staging() + 64;
@@ -437,40 +446,68 @@ function releaseSpares(status: i32): i32 {
   return releaseSpareBlock(status);
 }
 
-// Ghost table: one 16-bit fingerprint per slot, the slot and the fingerprint
-// taken from independent bits of a hash of the key; 0 marks an empty slot.
+// Ghost table: one u16 per slot, a 12-bit fingerprint of the key over the
+// 4-bit epoch in which the key left cold (an epoch: EPOCH_PERCENT of the
+// capacity's keys leaving cold); 0 marks an empty slot. The slot and the
+// fingerprint come from independent bits of a hash of the key.
+const GHOST_RECENT: i32 = 1;
+const GHOST_OLD: i32 = 2;
+const EPOCH_MASK: u32 = 15;
 function ghostHash(key: u64): u64 {
-  let h = (key ^ (key >> 29)) * 0xbf58476d1ce4e5b9;
-  return h ^ (h >> 32);
+  let h = (key ^ (key >> 33)) * 0xff51afd7ed558ccd;
+  h = (h ^ (h >> 33)) * 0xc4ceb9fe1a85ec53;
+  return h ^ (h >> 33);
 }
 @inline function ghostSlotOf(h: u64): u32 {
   return ghostAt + <u32>(((h >> 32) * <u64>ghostSlots) >> 32) * 2;
 }
 @inline function fingerprintOf(h: u64): u32 {
-  const fingerprint = <u32>h & 0xffff;
+  const fingerprint = <u32>h & 0xfff;
   return fingerprint == 0 ? 1 : fingerprint;
 }
+@inline function ghostEpoch(): u32 {
+  return (w(S_LEFT_COLD) / max<u32>(1, <u32>((<u64>capacity * EPOCH_PERCENT) / 100))) & EPOCH_MASK;
+}
 
-/** Forgets entry `e` (value and record), leaving its key's fingerprint in the ghost. */
+/** Forgets entry `e` (value and record), leaving its key's fingerprint and the epoch in the ghost. */
 function ghostPush(e: u32): i32 {
   if (ghostSlots == 0) return forget(e);
   txRead(entryAt(e), 8, keySlot());
   const h = ghostHash(load<u64>(keySlot()));
   const slot = ghostSlotOf(h);
   if (rd16(slot) == 0) setW(S_GHOST_COUNT, w(S_GHOST_COUNT) + 1);
-  const status = wr16(slot, fingerprintOf(h));
+  setW(S_LEFT_COLD, w(S_LEFT_COLD) + 1);
+  const status = wr16(slot, (fingerprintOf(h) << 4) | ghostEpoch());
   return status != TX_OK ? status : forget(e);
 }
 
-/** Whether the ghost holds `key`'s fingerprint; if so it is taken out (1), else 0, or a negative status. */
+/**
+ * Takes `key` out of the ghost if it holds it: GHOST_RECENT if the key left
+ * cold fewer than RECENT_EPOCHS epochs ago, else GHOST_OLD; 0 if the ghost does
+ * not hold it, or a negative status.
+ */
 function ghostTake(key: u64): i32 {
   if (ghostSlots == 0) return 0;
   const h = ghostHash(key);
   const slot = ghostSlotOf(h);
-  if (rd16(slot) != fingerprintOf(h)) return 0;
+  const held = rd16(slot);
+  if (held >> 4 != fingerprintOf(h)) return 0;
   setW(S_GHOST_COUNT, w(S_GHOST_COUNT) - 1);
   const status = wr16(slot, 0);
-  return status != TX_OK ? status : 1;
+  if (status != TX_OK) return status;
+  return ((ghostEpoch() - held) & EPOCH_MASK) < RECENT_EPOCHS ? GHOST_RECENT : GHOST_OLD;
+}
+
+/**
+ * Whether a ghost hit promotes: always for a key that left cold recently; for
+ * one that left long ago, one hit in OLD_ADMIT_EVERY. A loop longer than the
+ * cache then keeps a stable part of itself in hot, where admitting every such
+ * key would have each evict the last (measured on the public traces, docs/cache.md).
+ */
+function ghostPromotes(ghost: i32): bool {
+  if (ghost != GHOST_OLD) return ghost == GHOST_RECENT;
+  setW(S_OLD_HITS, w(S_OLD_HITS) + 1);
+  return w(S_OLD_HITS) % OLD_ADMIT_EVERY == 0;
 }
 
 // Hot ring.
@@ -674,9 +711,9 @@ function setEntry(key: u64, keySrc: usize, keyLength: u32, src: usize, length: u
   if (e != 0) return replaceValue(e, keySrc, keyLength, src, length);
   let status: i32 = TX_OK;
   let slot: i64 = -1;
-  const ghostHit = ghostTake(key);
-  if (ghostHit < 0) return ghostHit;
-  if (ghostHit == 1) {
+  const ghost = ghostTake(key);
+  if (ghost < 0) return ghost;
+  if (ghostPromotes(ghost)) {
     // The key was seen before and left cold without a hit: it is promoted to hot.
     count(ST_GHOST_HITS);
     slot = roomForHot();

@@ -237,8 +237,8 @@ export class Kv {
     return [...cacheEntries(this.reader(), this.offset)];
   }
 
-  /** The ghost's occupied slots and the 16-bit key fingerprints they hold, for inspection. */
-  ghosts(): Array<[slot: number, fingerprint: number]> {
+  /** The ghost's occupied slots and what each holds (a 12-bit key fingerprint over the 4-bit epoch the key left cold in), for inspection. */
+  ghosts(): Array<[slot: number, word: number]> {
     this.runtime.assertRunning();
     return cacheGhosts(this.runtime.core, this.offset);
   }

@@ -51,13 +51,13 @@ export function* cacheEntries({ core, buffer: memory, scratchAt }: CacheReader, 
   }
 }
 
-/** The ghost table of the cache at pool offset `offset`: each occupied slot and its key's 16-bit fingerprint. */
-export function cacheGhosts(core: Core, offset: number): Array<[slot: number, fingerprint: number]> {
+/** The ghost table of the cache at pool offset `offset`: each occupied slot and its word (a key's fingerprint and epoch). */
+export function cacheGhosts(core: Core, offset: number): Array<[slot: number, word: number]> {
   const ghosts: Array<[number, number]> = [];
   for (let slot = 0; ; slot++) {
-    const fingerprint = core.kv_ghost(offset, slot);
-    if (fingerprint < 0) return ghosts;
-    if (fingerprint !== 0) ghosts.push([slot, fingerprint]);
+    const word = core.kv_ghost(offset, slot);
+    if (word < 0) return ghosts;
+    if (word !== 0) ghosts.push([slot, word]);
   }
 }
 
