@@ -37,27 +37,33 @@ describe.each(['redo', 'undo'] as TxLog[])('%s transactions', (log) => {
     await reopened.close();
   });
 
-  it.each([1, 2, 3])('read what they wrote over overlapping writes, past the entries a redo transaction indexes (seed %i)', async (seed) => {
-    const random = seededRandom(seed);
-    const pool = await fresh();
-    const base = pool.dataOffset + 8192;
-    const span = 1024;
-    const expected = pool.device.pool.slice(base, base + span);
-    // 300 writes: more entries than a redo transaction indexes for its newest-first reads (256).
-    pool.txSync((tx) => {
-      for (let i = 0; i < 300; i++) {
-        const at = random(span - 24);
-        const bytes = patternBytes(1 + random(24), seed * 1000 + i);
-        tx.write(base + at, bytes);
-        expected.set(bytes, at);
-        const from = random(span - 48);
-        const length = 1 + random(48);
-        expect(tx.read(base + from, length), `seed ${seed}, after write ${i}`).toEqual(expected.subarray(from, from + length));
-      }
-    }, { log });
-    pool.txSync((tx) => expect(tx.read(base, span), `seed ${seed}`).toEqual(expected), { log });
-    await pool.close();
-  });
+  // Redo also as a concurrent transaction, whose records are staged in the thread's own buffer and whose reads validate.
+  const overlapModes = log === 'redo' ? [false, true] : [false];
+  it.each(overlapModes.flatMap((concurrent) => [1, 2, 3].map((seed) => [seed, concurrent] as const)))(
+    'read what they wrote over overlapping writes, past the entries a redo transaction indexes (seed %i, concurrent %s)',
+    async (seed, concurrent) => {
+      const random = seededRandom(seed);
+      const pool = await fresh();
+      const base = pool.dataOffset + 8192;
+      const span = 1024;
+      const expected = pool.device.pool.slice(base, base + span);
+      const options = concurrent ? { log, concurrent } : { log };
+      // 300 writes: more entries than a redo transaction indexes for its newest-first reads (256).
+      pool.txSync((tx) => {
+        for (let i = 0; i < 300; i++) {
+          const at = random(span - 24);
+          const bytes = patternBytes(1 + random(24), seed * 1000 + i);
+          tx.write(base + at, bytes);
+          expected.set(bytes, at);
+          const from = random(span - 48);
+          const length = 1 + random(48);
+          expect(tx.read(base + from, length), `seed ${seed}, after write ${i}`).toEqual(expected.subarray(from, from + length));
+        }
+      }, options);
+      pool.txSync((tx) => expect(tx.read(base, span), `seed ${seed}`).toEqual(expected), { log });
+      await pool.close();
+    },
+  );
 
   it('applies nothing when the callback throws', async () => {
     const pool = await fresh();
