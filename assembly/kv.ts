@@ -6,8 +6,8 @@
 //   its key's 12-bit fingerprint stays behind in the ghost table, with the
 //   epoch it left in.
 // - A set of a key whose fingerprint the ghost holds promotes it into the hot
-//   ring: always if it left cold recently (within about 1.5 capacities of
-//   keys leaving), one time in 8 if longer ago. The ghost is direct-mapped: a
+//   ring: always if it left cold recently (this epoch or the last: within
+//   0.75 to 1.5 capacities of keys leaving), one time in 8 if longer ago. The ghost is direct-mapped: a
 //   newer key's fingerprint replaces an older one in its slot, so the ghost
 //   forgets keys after about as many evictions as it has slots, and a
 //   fingerprint match by chance (1 in 4095) only promotes a key early.
@@ -465,8 +465,11 @@ function ghostHash(key: u64): u64 {
   const fingerprint = <u32>h & 0xfff;
   return fingerprint == 0 ? 1 : fingerprint;
 }
+@inline function epochLength(): u32 {
+  return max<u32>(1, <u32>((<u64>capacity * EPOCH_PERCENT) / 100));
+}
 @inline function ghostEpoch(): u32 {
-  return (w(S_LEFT_COLD) / max<u32>(1, <u32>((<u64>capacity * EPOCH_PERCENT) / 100))) & EPOCH_MASK;
+  return (w(S_LEFT_COLD) / epochLength()) & EPOCH_MASK;
 }
 
 /** Forgets entry `e` (value and record), leaving its key's fingerprint and the epoch in the ghost. */
@@ -476,7 +479,9 @@ function ghostPush(e: u32): i32 {
   const h = ghostHash(load<u64>(keySlot()));
   const slot = ghostSlotOf(h);
   if (rd16(slot) == 0) setW(S_GHOST_COUNT, w(S_GHOST_COUNT) + 1);
-  setW(S_LEFT_COLD, w(S_LEFT_COLD) + 1);
+  // Counted modulo the 16 epochs, so that the epoch never jumps when the count wraps.
+  const left = w(S_LEFT_COLD) + 1;
+  setW(S_LEFT_COLD, left == (EPOCH_MASK + 1) * epochLength() ? 0 : left);
   const status = wr16(slot, (fingerprintOf(h) << 4) | ghostEpoch());
   return status != TX_OK ? status : forget(e);
 }
@@ -671,6 +676,8 @@ function newEntry(): u32 {
     return free;
   }
   const fresh = w(S_FRESH) + 1;
+  // Never past the records there are: a record lost to the free list would otherwise be written outside the cache.
+  if (fresh > capacity) unreachable();
   setW(S_FRESH, fresh);
   return fresh;
 }
@@ -727,8 +734,10 @@ function setEntry(key: u64, keySrc: usize, keyLength: u32, src: usize, length: u
   if (status != TX_OK) return status;
   const block = newValue(keySrc, keyLength, src, length);
   if (block < 0) {
-    // No room for the value: the evictions made so far stand, and a promoted ghost is forgotten.
-    const saved = saveState();
+    // No room for the value: the evictions made so far stand (the host commits them), and a promoted ghost is
+    // forgotten. The spare record goes to the free list before the state words that list it are saved.
+    const released = releaseSpares(TX_OK);
+    const saved = released != TX_OK ? released : saveState();
     return saved != TX_OK ? saved : <i32>block;
   }
   e = newEntry();

@@ -127,6 +127,25 @@ describe('persistent cache', () => {
     await small.close();
   });
 
+  it('a set that evicts and then finds no room for its value commits its evictions and loses no record', async () => {
+    const pool = await memoryPool(2 * MiB);
+    const small = pool.kv('small', { capacity: 4 });
+    for (let i = 0; i < 4; i++) small.set(i, `v${i}`);
+    const big = pool.kv('big', { capacity: 1000 });
+    let failure: string | undefined;
+    for (let i = 0; i < 1000 && !failure; i++) failure = codeOf(() => big.set(i, new Uint8Array(KV_MAX_VALUE_BYTES)));
+    expect(failure).toBe('ENOSPC');
+    // Evicts the oldest entry (its record and small block freed), then finds no block for the large value.
+    expect(codeOf(() => small.set(100, new Uint8Array(KV_MAX_VALUE_BYTES)))).toBe('ENOSPC');
+    small.check();
+    expect(small.stats()).toMatchObject({ cold: 3, evictions: 1 });
+    // Every record is found again: sets past the capacity evict rather than run out of records.
+    for (let i = 4; i < 24; i++) small.set(i, 'x');
+    small.check();
+    expect(small.stats().cold + small.stats().hot).toBe(4);
+    await pool.close();
+  });
+
   it('writes a value that needs a block of the same size in place: no block changes, even with the heap full', async () => {
     const pool = await memoryPool(2 * MiB);
     const kv = pool.kv('big', { capacity: 1000 });
