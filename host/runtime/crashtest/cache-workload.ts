@@ -6,7 +6,9 @@
 //
 // - kv: gets, sets, batches of sets and deletes on a small evicting cache, so that every few
 //   steps entries leave cold for the ghost, ghosts are promoted and the hot
-//   ring is swept.
+//   ring is swept. The heap is filled first, leaving room for 8 large values
+//   only, so that some sets of a large value evict and then find no room: such
+//   a set fails with ENOSPC and commits its evictions.
 // - grow: a cache that does not evict and grows from 2 entries: mostly new
 //   keys, so it keeps doubling its records and buckets, and most steps run in
 //   the middle of a bucket move.
@@ -15,6 +17,7 @@ import type { KvOptions } from '../../api/kv-options.js';
 import { Pool } from '../../api/pool.js';
 import type { TxOptions } from '../../api/transaction.js';
 import { seededBytes } from '../../device/prng.js';
+import { NoSpaceError } from '../../errors.js';
 import { MemoryStore } from '../../store/memory-store.js';
 import { type CacheEntry, type CacheInfo, cacheEntries, cacheGhosts, cacheInfo, ownerReader } from '../cache-inspection.js';
 import type { RecoveredImage } from '../pool-runtime.js';
@@ -27,6 +30,16 @@ const KV_OPTIONS: KvOptions = { capacity: 12, hashSeed: HASH_SEED };
 const KV_KEYS = 40;
 const KV_HOT_KEYS = 6;
 const BATCH_STRIDE = 24; // setMany's value stride (at most SETS_PER_TRANSACTION keys a step: one transaction)
+/**
+ * kv: the heap keeps 3 free 64 KiB chunks after setup: one each for the small values'
+ * two size classes, one for the large values' (8 slots of 8 KiB). Half the sets
+ * write a large value, so a set now and then finds all 8 slots taken.
+ */
+const FREE_CHUNKS_LEFT = 3;
+const CHUNK = 64 << 10;
+const LARGE_VALUE_MIN = (4 << 10) + 1;
+const LARGE_VALUE_SPREAD = 4 << 10;
+const LARGE_SHARE = 0.5;
 const GROW_OPTIONS: KvOptions = { capacity: 2, maxCapacity: 1 << 16, evict: 'none', hashSeed: HASH_SEED };
 
 const hex = (bytes: Uint8Array | undefined) => (bytes ? Buffer.from(bytes).toString('hex') : '');
@@ -51,8 +64,13 @@ export class CacheWorkload implements ExplorerWorkload {
   async setup(pool: Pool, _options: TxOptions): Promise<void> {
     const options = this.grows ? GROW_OPTIONS : KV_OPTIONS;
     this.kv = pool.kv(NAME, options);
-    this.referencePool = await Pool.open({ store: new MemoryStore(), size: 2 << 20, create: true, device: 'eadr', backgroundFlushMs: 0 });
+    this.referencePool = await Pool.open({ store: new MemoryStore(), size: pool.size, create: true, device: 'eadr', backgroundFlushMs: 0 });
     this.reference = this.referencePool.kv(NAME, options);
+    if (this.grows) return;
+    fillHeap(pool);
+    fillHeap(this.referencePool);
+    const [heap, referenceHeap] = [pool.info().heap, this.referencePool.info().heap];
+    if (JSON.stringify(heap) !== JSON.stringify(referenceHeap)) throw new Error('the reference pool\'s heap differs from the pool\'s');
   }
 
   step(_pool: Pool, _options: TxOptions, random: () => number, _pause: () => void): () => void {
@@ -63,7 +81,8 @@ export class CacheWorkload implements ExplorerWorkload {
       apply = (kv) => kv.get(key);
     } else if (op < 0.7 || (this.grows && op < 0.85)) {
       const seed = this.nextSeed++;
-      const value = seededBytes(1 + (seed % 24), seed);
+      const large = !this.grows && random() < LARGE_SHARE;
+      const value = seededBytes(large ? LARGE_VALUE_MIN + (seed % LARGE_VALUE_SPREAD) : 1 + (seed % 24), seed);
       apply = (kv) => kv.set(key, value);
     } else if (op < 0.85) {
       // 2 to 4 sets in one transaction: a batch's state words are written once, at its end.
@@ -81,8 +100,20 @@ export class CacheWorkload implements ExplorerWorkload {
     } else {
       apply = (kv) => kv.delete(key);
     }
-    apply(this.kv!);
-    return () => apply(this.reference!);
+    // A set that finds no room for its value commits the evictions it made: the reference must fail alike.
+    const outcome = (kv: Kv) => {
+      try {
+        apply(kv);
+        return 'done';
+      } catch (error) {
+        if (error instanceof NoSpaceError) return 'ENOSPC';
+        throw error;
+      }
+    };
+    const result = outcome(this.kv!);
+    return () => {
+      if (outcome(this.reference!) !== result) throw new Error(`the reference cache's step did not end as the cache's did (${result})`);
+    };
   }
 
   /** A few keys are hot, the rest come and go. */
@@ -109,4 +140,9 @@ export class CacheWorkload implements ExplorerWorkload {
     const info = cacheInfo(reader, offset, recovered.core.KV_STATS_ADDRESS.value);
     return describe(entries, cacheGhosts(recovered.core, offset), info, recovered.heap!.blocks);
   }
+}
+
+/** Allocates whole chunks, never freed, until FREE_CHUNKS_LEFT are free. */
+function fillHeap(pool: Pool): void {
+  while (pool.info().heap.freeChunks > FREE_CHUNKS_LEFT) pool.txSync((tx) => tx.alloc(CHUNK), { log: 'redo' });
 }
