@@ -7,10 +7,11 @@
 //   epoch it left in.
 // - A set of a key whose fingerprint the ghost holds promotes it into the hot
 //   ring: always if it left cold recently (this epoch or the last: within
-//   0.75 to 1.5 capacities of keys leaving), one time in 8 if longer ago. The ghost is direct-mapped: a
-//   newer key's fingerprint replaces an older one in its slot, so the ghost
-//   forgets keys after about as many evictions as it has slots, and a
-//   fingerprint match by chance (1 in 4095) only promotes a key early.
+//   0.75 to 1.5 capacities of keys leaving), one time in 8 if longer ago.
+//   The ghost is direct-mapped: a newer key's fingerprint replaces an older
+//   one in its slot, so the ghost forgets keys after about as many evictions
+//   as it has slots, and a fingerprint match by chance (1 in 4095) only
+//   promotes a key early.
 // - The hot ring is swept by a clock hand in two phases: the hand arms an entry
 //   (state ARMED) and evicts it only if it is still armed a revolution later.
 //   A hit on a HOT entry performs no store and takes no lock; a hit on an ARMED
