@@ -137,7 +137,7 @@ export const TX_ERR_TOO_LARGE: i32 = -3; // the journal or undo log is full
 export const TX_ERR_NO_SPACE: i32 = -4; // the heap cannot satisfy the allocation
 export const TX_ERR_BAD_POINTER: i32 = -5; // not the start of an allocated block
 export const TX_ERR_DOUBLE_FREE: i32 = -6; // the block is already free
-export const TX_ERR_BUSY: i32 = -8; // (-7 is the caches' KV_ERR_FULL) // a concurrent transaction could not begin: a writer kept changing the pool
+export const TX_ERR_BUSY: i32 = -8; // a concurrent transaction could not begin: a writer kept changing the pool (-7 is the caches' KV_ERR_FULL)
 
 // Error codes returned by pool_check_header (0 = valid).
 export const HEADER_OK: i32 = 0;
