@@ -89,8 +89,9 @@ export const KV_ERR_FULL: i32 = -7;
 
 // The cache's block: header, entry records, cold ring, hot ring, ghost table, hot states. The bucket
 // table and the entry records added by growth are blocks of their own.
-const KV_MAGIC: u32 = 0x3443564b; // "KVC4": a keyed bucket hash (its seed at H_HASH_SEED)
-const KV_MAGIC_UNSEEDED: u32 = 0x3343564b; // "KVC3": the same layout; made before the seed, so its seed word is 0 (unkeyed)
+const KV_MAGIC: u32 = 0x3543564b; // "KVC5": records of ENTRY_HEAD + INLINE_BYTES bytes
+const KV_MAGIC_KEYED: u32 = 0x3443564b; // "KVC4": records of ENTRY_HEAD bytes, no value kept in one
+const KV_MAGIC_UNSEEDED: u32 = 0x3343564b; // "KVC3": as KVC4, made before the seed, so its seed word is 0 (unkeyed)
 const H_MAGIC: u32 = 0;
 const H_FLAGS: u32 = 4;
 const H_CAPACITY: u32 = 8;
@@ -134,10 +135,18 @@ const STATE_SIZE: u32 = 44;
 }
 
 const BUCKET_SIZE: u32 = 8; // u32 lock word, u32 first entry (index + 1)
-const ENTRY_SIZE: u32 = 24;
+/** A record's fields. In caches of this format INLINE_BYTES more follow them. */
+const ENTRY_HEAD: u32 = 24;
+/**
+ * A value block (key bytes, then value) of at most this many bytes is kept in
+ * the record itself, whose E_VALUE then points at its own bytes past the head:
+ * a lookup of a small value reads no block (one cache miss fewer in a large
+ * cache), and a set allocates and frees none.
+ */
+const INLINE_BYTES: u32 = 16;
 const E_KEY: u32 = 0; // u64: the integer key, or the hash of a byte key
 const E_NEXT: u32 = 8;
-const E_VALUE: u32 = 12; // pool offset of the value block (key bytes, then value bytes)
+const E_VALUE: u32 = 12; // pool offset of the value block (key bytes, then value bytes): in the record when it fits
 const E_POS: u32 = 16; // u32: slot in the entry's ring (low 24 bits); a byte key's length - 1 (high 8 bits)
 const E_TAG: u32 = 20; // u8: queue tag, and TAG_BYTE_KEY
 const E_FLAGS: u32 = 21; // u8 hint: hit while cold
@@ -192,12 +201,15 @@ let ghostAt: u32 = 0;
 let hotAt: u32 = 0;
 let statesAt: u32 = 0;
 let twoPhase = false;
+/** Value block bytes the cache's records hold (0 in the formats before KVC5), and so the records' size. */
+let inlineRoom: u32 = INLINE_BYTES;
+let entrySize: u32 = ENTRY_HEAD + INLINE_BYTES;
 /** Journal bytes the running set must keep for its own value and final evictions. */
 let reserve: u32 = 0;
 
 function blockSize(cap: u32, ghosts: u32, hot: u32): u32 {
   const coldSlots = twoPhase ? cap : 0;
-  return HEADER_SIZE + cap * ENTRY_SIZE + (coldSlots + hot) * 4 + ghosts * 2 + hot;
+  return HEADER_SIZE + cap * entrySize + (coldSlots + hot) * 4 + ghosts * 2 + hot;
 }
 
 function use(at: u32, statsAt: usize): void {
@@ -205,6 +217,8 @@ function use(at: u32, statsAt: usize): void {
   kv = at;
   stats = statsAt;
   const base = poolAddr(at);
+  inlineRoom = load<u32>(base + H_MAGIC) == KV_MAGIC ? INLINE_BYTES : 0;
+  entrySize = ENTRY_HEAD + inlineRoom;
   capacity = load<u32>(base + H_CAPACITY);
   maxCapacity = load<u32>(base + H_MAX_CAPACITY);
   coldTarget = load<u32>(base + H_COLD_TARGET);
@@ -224,7 +238,7 @@ function use(at: u32, statsAt: usize): void {
   addedSegment = 0;
   firstEntries = load<u32>(base + H_ENTRIES);
   entriesAt = at + HEADER_SIZE;
-  coldAt = entriesAt + firstEntries * ENTRY_SIZE;
+  coldAt = entriesAt + firstEntries * entrySize;
   hotAt = coldAt + (twoPhase ? capacity * 4 : 0);
   ghostAt = hotAt + hotSlots * 4;
   statesAt = ghostAt + ghostSlots * 2;
@@ -281,13 +295,17 @@ function saveState(): i32 {
 
 @inline function entryAt(index: u32): u32 {
   const i = index - 1;
-  return i < firstEntries ? entriesAt + i * ENTRY_SIZE : grownEntryAt(i);
+  return i < firstEntries ? entriesAt + i * entrySize : grownEntryAt(i);
+}
+/** Whether `value`, the value block of record `e`, is the record's own bytes. */
+@inline function isInline(e: u32, value: u32): bool {
+  return inlineRoom != 0 && value == entryAt(e) + ENTRY_HEAD;
 }
 /** Record `i` (from 0) past the first segment: segment k >= 1 holds records [first << (k - 1), first << k). */
 function grownEntryAt(i: u32): u32 {
   const k: u32 = 32 - clz<u32>(i / firstEntries);
   const segment = k == addedSegment ? addedSegmentAt : load<u32>(poolAddr(kv + H_SEGMENTS + k * 4));
-  return segment + (i - (firstEntries << (k - 1))) * ENTRY_SIZE;
+  return segment + (i - (firstEntries << (k - 1))) * entrySize;
 }
 /**
  * The bucket hash, keyed by the cache's seed: keys chosen to share one bucket
@@ -332,7 +350,7 @@ function keyLengthOf(record: usize): u32 {
 
 /** Whether entry `e` holds `key`, as the open transaction sees it (byte keys compare their bytes). */
 function matches(e: u32, key: u64, keyLength: u32, keySrc: usize): bool {
-  txRead(entryAt(e), ENTRY_SIZE, keySlot());
+  txRead(entryAt(e), ENTRY_HEAD, keySlot());
   if (load<u64>(keySlot() + E_KEY) != key || keyLengthOf(keySlot()) != keyLength) return false;
   if (keyLength == 0) return true;
   // The transaction may have written the value block (a reused one): read it through the transaction.
@@ -376,20 +394,20 @@ function unlink(e: u32, key: u64, next: u32): i32 {
 
 /** Puts record `e`, unlinked, on the free list. */
 function freeRecord(e: u32): i32 {
-  memory.fill(keySlot(), 0, ENTRY_SIZE);
+  memory.fill(keySlot(), 0, ENTRY_HEAD);
   store<u32>(keySlot() + E_NEXT, w(S_FREE));
   setW(S_FREE, e);
-  return txWrite(entryAt(e), keySlot(), ENTRY_SIZE);
+  return txWrite(entryAt(e), keySlot(), ENTRY_HEAD);
 }
 
 /** Records entry `e`'s new place: hot slot `slot`. */
 function moveToHot(e: u32, slot: u32): i32 {
   const at = entryAt(e);
-  txRead(at, ENTRY_SIZE, keySlot());
+  txRead(at, ENTRY_HEAD, keySlot());
   store<u32>(keySlot() + E_POS, (load<u32>(keySlot() + E_POS) & ~POS_MASK) | slot);
   store<u8>(keySlot() + E_TAG, (load<u8>(keySlot() + E_TAG) & ~TAG_QUEUE) | TAG_HOT);
   store<u8>(keySlot() + E_FLAGS, 0);
-  return txWrite(at + E_POS, keySlot() + E_POS, ENTRY_SIZE - E_POS);
+  return txWrite(at + E_POS, keySlot() + E_POS, ENTRY_HEAD - E_POS);
 }
 
 // A set that evicts usually needs a block of the size it just freed, and a
@@ -412,14 +430,15 @@ function dropSpares(): void {
 
 /** Lets go of the value of `e` (into the spare, or freed) and of its record (into the spare record, or freed). */
 function forget(e: u32): i32 {
-  txRead(entryAt(e), ENTRY_SIZE, keySlot());
+  txRead(entryAt(e), ENTRY_HEAD, keySlot());
   const key = load<u64>(keySlot() + E_KEY);
   const next = load<u32>(keySlot() + E_NEXT);
   const value = load<u32>(keySlot() + E_VALUE);
-  if (value != 0 && spare == 0) {
+  const block = value != 0 && !isInline(e, value);
+  if (block && spare == 0) {
     spare = value;
     spareSize = max<u32>(keyLengthOf(keySlot()) + load<u16>(keySlot() + E_LENGTH), 1);
-  } else if (value != 0) {
+  } else if (block) {
     const status = heap_free(value);
     if (status != TX_OK) return status;
   }
@@ -635,6 +654,12 @@ function roomForHot(): i64 {
   return hotSlotFor();
 }
 
+/** Writes a value block: the key bytes, then the value. */
+function writeBlock(block: u32, keySrc: usize, keyLength: u32, src: usize, length: u32): i32 {
+  const status = txWrite(block, keySrc, keyLength);
+  return status != TX_OK ? status : txWrite(block + keyLength, src, length);
+}
+
 /** A new value block holding the key bytes, then the value: the spare if it has the size, else a new one. */
 function newValue(keySrc: usize, keyLength: u32, src: usize, length: u32): i64 {
   const size = max<u32>(keyLength + length, 1);
@@ -649,20 +674,24 @@ function newValue(keySrc: usize, keyLength: u32, src: usize, length: u32): i64 {
     block = heap_alloc(size);
     if (block < 0) return block;
   }
-  let status = txWrite(<u32>block, keySrc, keyLength);
-  if (status == TX_OK) status = txWrite(<u32>block + keyLength, src, length);
+  const status = writeBlock(<u32>block, keySrc, keyLength, src, length);
   return status != TX_OK ? <i64>status : block;
 }
 
-function writeNewEntry(e: u32, key: u64, keyLength: u32, value: u32, length: u32, next: u32, tag: u8, pos: u32): i32 {
-  memory.fill(keySlot(), 0, ENTRY_SIZE);
+/** Writes record `e` of a new entry whose value is in `block`, or in the record itself when `block` is 0 (one journal entry). */
+function writeNewEntry(e: u32, key: u64, keySrc: usize, keyLength: u32, block: u32, src: usize, length: u32, next: u32, tag: u8, pos: u32): i32 {
+  const at = entryAt(e);
+  memory.fill(keySlot(), 0, ENTRY_HEAD);
   store<u64>(keySlot() + E_KEY, key);
   store<u32>(keySlot() + E_NEXT, next);
-  store<u32>(keySlot() + E_VALUE, value);
+  store<u32>(keySlot() + E_VALUE, block != 0 ? block : at + ENTRY_HEAD);
   store<u32>(keySlot() + E_POS, keyLength == 0 ? pos : pos | ((keyLength - 1) << 24));
   store<u8>(keySlot() + E_TAG, keyLength == 0 ? tag : tag | TAG_BYTE_KEY);
   store<u16>(keySlot() + E_LENGTH, <u16>length);
-  return txWrite(entryAt(e), keySlot(), ENTRY_SIZE);
+  if (block != 0) return txWrite(at, keySlot(), ENTRY_HEAD);
+  copyBytes(keySlot() + ENTRY_HEAD, keySrc, keyLength);
+  copyBytes(keySlot() + ENTRY_HEAD + keyLength, src, length);
+  return txWrite(at, keySlot(), ENTRY_HEAD + keyLength + length);
 }
 
 function newEntry(): u32 {
@@ -685,20 +714,26 @@ function newEntry(): u32 {
 
 /**
  * Replaces the value of a cold or hot entry: in its block when the new value
- * needs a block of the same size (the redo journal carries the value either
- * way, and the allocator's lines are spared), else in a new block.
+ * fits there (both in the record, or both needing a block of the same size:
+ * the redo journal carries the value either way, and the allocator's lines are
+ * spared), else in the record or a new block.
  */
 function replaceValue(e: u32, keySrc: usize, keyLength: u32, src: usize, length: u32): i32 {
   const at = entryAt(e);
   const oldLength = rd16(at + E_LENGTH);
+  const oldBlock = rd32(at + E_VALUE);
+  const wasInline = isInline(e, oldBlock);
+  const inline = keyLength + length <= inlineRoom;
   let status: i32 = TX_OK;
-  if (heapSameSlot(max<u32>(keyLength + oldLength, 1), max<u32>(keyLength + length, 1))) {
-    status = txWrite(rd32(at + E_VALUE) + keyLength, src, length);
+  if (wasInline ? inline : !inline && heapSameSlot(max<u32>(keyLength + oldLength, 1), max<u32>(keyLength + length, 1))) {
+    status = txWrite(oldBlock + keyLength, src, length);
     if (status == TX_OK && length != oldLength) status = wr16(at + E_LENGTH, length);
   } else {
-    const block = newValue(keySrc, keyLength, src, length);
+    let block: i64 = at + ENTRY_HEAD;
+    if (inline) status = writeBlock(<u32>block, keySrc, keyLength, src, length);
+    else block = newValue(keySrc, keyLength, src, length);
     if (block < 0) return <i32>block;
-    status = heap_free(rd32(at + E_VALUE));
+    if (status == TX_OK && !wasInline) status = heap_free(oldBlock);
     if (status == TX_OK) status = wr32(at + E_VALUE, <u32>block);
     if (status == TX_OK) status = wr16(at + E_LENGTH, length);
   }
@@ -733,7 +768,7 @@ function setEntry(key: u64, keySrc: usize, keyLength: u32, src: usize, length: u
     status = grow();
   }
   if (status != TX_OK) return status;
-  const block = newValue(keySrc, keyLength, src, length);
+  const block = keyLength + length <= inlineRoom ? 0 : newValue(keySrc, keyLength, src, length);
   if (block < 0) {
     // No room for the value: the evictions made so far stand (the host commits them), and a promoted ghost is
     // forgotten. The spare record goes to the free list before the state words that list it are saved.
@@ -745,7 +780,7 @@ function setEntry(key: u64, keySrc: usize, keyLength: u32, src: usize, length: u
   const bucket = bucketOf(key);
   const hot = slot >= 0;
   lockBucket(bucket);
-  status = writeNewEntry(e, key, keyLength, <u32>block, length, rd32(bucket + 4), hot ? TAG_HOT : TAG_COLD, hot ? <u32>slot : coldTail());
+  status = writeNewEntry(e, key, keySrc, keyLength, <u32>block, src, length, rd32(bucket + 4), hot ? TAG_HOT : TAG_COLD, hot ? <u32>slot : coldTail());
   if (status == TX_OK) status = wr32(bucket + 4, e);
   unlockBucket(bucket);
   if (status == TX_OK) {
@@ -773,7 +808,7 @@ function grow(): i32 {
   const k: u32 = 32 - clz<u32>(capacity / firstEntries); // segment k holds `capacity` records
   if (k >= KV_MAX_SEGMENTS) return KV_ERR_FULL;
   const added = min<u32>(capacity, maxCapacity - capacity);
-  const records = heap_alloc(added * ENTRY_SIZE);
+  const records = heap_alloc(added * entrySize);
   if (records < 0) return <i32>records;
   let status = wr32(kv + H_SEGMENTS + k * 4, <u32>records);
   if (status == TX_OK) status = wr32(kv + H_CAPACITY, capacity + added);
@@ -1147,6 +1182,8 @@ export function kv_set_many_num(at: u32, stats: usize, keys: usize, n: u32, leng
  */
 function plan(cap: u32, flags: u32): u32 {
   kv = 0;
+  inlineRoom = INLINE_BYTES;
+  entrySize = ENTRY_HEAD + INLINE_BYTES;
   twoPhase = (flags & KV_EVICT_TWO_PHASE) != 0;
   capacity = cap;
   ghostSlots = twoPhase ? max<u32>(1, <u32>((<u64>cap * GHOST_PERCENT) / 100)) : 0;
@@ -1234,7 +1271,7 @@ export function kv_find(nameLength: u32): u32 {
 /** Whether the cache at `at` has this build's format (an older build's cache has another magic and layout). */
 export function kv_current(at: u32): bool {
   const magic = load<u32>(poolAddr(at + H_MAGIC));
-  return magic == KV_MAGIC || magic == KV_MAGIC_UNSEEDED;
+  return magic == KV_MAGIC || magic == KV_MAGIC_KEYED || magic == KV_MAGIC_UNSEEDED;
 }
 
 /** Readies a cache (of this format) found after a restart: clears bucket lock words a crash may have left set, and the handle's counters. */
@@ -1359,8 +1396,10 @@ export function kv_check(at: u32): i32 {
     const record = poolAddr(entryAt(e));
     const tag = load<u8>(record + E_TAG) & TAG_QUEUE;
     if (tag == TAG_COLD) cold++;
-    if ((tag == TAG_COLD || tag == TAG_HOT) != (load<u32>(record + E_VALUE) != 0)) return 9;
+    const value = load<u32>(record + E_VALUE);
+    if ((tag == TAG_COLD || tag == TAG_HOT) != (value != 0)) return 9;
     if (<u32>load<u16>(record + E_LENGTH) > KV_MAX_VALUE) return 9;
+    if (value != 0 && isInline(e, value) && keyLengthOf(record) + load<u16>(record + E_LENGTH) > inlineRoom) return 9;
   }
   if ((twoPhase && <u32>coldInRing != cold) || cold != load<u32>(state + S_COLD_COUNT)
     || <u32>hot != load<u32>(state + S_HOT_COUNT) || cold + <u32>hot != chained) return 7;

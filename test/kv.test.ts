@@ -135,7 +135,7 @@ describe('persistent cache', () => {
     let failure: string | undefined;
     for (let i = 0; i < 1000 && !failure; i++) failure = codeOf(() => big.set(i, new Uint8Array(KV_MAX_VALUE_BYTES)));
     expect(failure).toBe('ENOSPC');
-    // Evicts the oldest entry (its record and small block freed), then finds no block for the large value.
+    // Evicts the oldest entry (its record freed), then finds no block for the large value.
     expect(codeOf(() => small.set(100, new Uint8Array(KV_MAX_VALUE_BYTES)))).toBe('ENOSPC');
     small.check();
     expect(small.stats()).toMatchObject({ cold: 3, evictions: 1 });
@@ -143,6 +143,33 @@ describe('persistent cache', () => {
     for (let i = 4; i < 24; i++) small.set(i, 'x');
     small.check();
     expect(small.stats().cold + small.stats().hot).toBe(4);
+    await pool.close();
+  });
+
+  it('keeps a value of at most 16 bytes with its key bytes in the entry record, and moves it to a block and back as it is replaced', async () => {
+    const pool = await memoryPool();
+    const kv = pool.kv('inline', { capacity: 200 });
+    const empty = pool.info().heap.blocks;
+    for (let i = 0; i < 100; i++) kv.set(i, patternBytes(16, i));
+    kv.set('abcd', patternBytes(12, 1));
+    expect(pool.info().heap.blocks).toBe(empty); // no value block for any of them
+    kv.set('abcde', patternBytes(12, 2)); // 17 bytes with its key
+    expect(pool.info().heap.blocks).toBe(empty + 1);
+    const steps: Array<[key: number | string, bytes: number, blocks: number]> = [
+      [7, 17, 2], [7, 3, 1], [7, 0, 1], ['abcd', 13, 2], ['abcd', 100, 2], ['abcd', 12, 1], ['abcde', 11, 0],
+    ];
+    for (const [key, bytes, blocks] of steps) {
+      const value = patternBytes(bytes, bytes + 3);
+      kv.set(key, value);
+      expect(kv.get(key), `${key} of ${bytes} bytes`).toEqual(value);
+      expect(pool.info().heap.blocks, `${key} of ${bytes} bytes`).toBe(empty + blocks);
+      kv.check();
+    }
+    for (let i = 0; i < 100; i++) if (i !== 7) expect(kv.get(i)).toEqual(patternBytes(16, i));
+    kv.set(8, patternBytes(40, 1));
+    for (let i = 0; i < 100; i++) kv.delete(i);
+    expect(pool.info().heap.blocks).toBe(empty);
+    kv.check();
     await pool.close();
   });
 
@@ -179,7 +206,11 @@ describe('persistent cache', () => {
       else kv.set(key, new Uint8Array(1 + Math.floor(random() * 100)));
     }
     expect(kv.stats().evictions, `seed ${seed}`).toBeGreaterThan(1000);
-    expect(pool.info().heap.blocks, `seed ${seed}`).toBe(empty + kv.stats().cold + kv.stats().hot);
+    // Every entry owns one block, but for one of at most 16 bytes (key bytes and value), kept in its record.
+    const entries = kv.entries();
+    const blocks = entries.filter((entry) => entry.keyLength + entry.value.length > 16).length;
+    expect(blocks > 0 && blocks < entries.length, `seed ${seed}: ${blocks} of ${entries.length}`).toBe(true);
+    expect(pool.info().heap.blocks, `seed ${seed}`).toBe(empty + blocks);
     for (const key of keys) kv.delete(key);
     expect(pool.info().heap.blocks, `seed ${seed}`).toBe(empty);
     kv.check();
@@ -248,22 +279,26 @@ describe('persistent cache', () => {
     await pool.close();
   });
 
-  it('reads a cache of the format before the keyed hash (KVC3) with the unkeyed hash', async () => {
-    const path = join(tempDir(), 'kvc3.pool');
-    const pool = await Pool.open({ path, size: 8 * MiB, create: true, device: 'eadr', backgroundFlushMs: 0 });
-    const kv = pool.kv('unseeded', { capacity: 100 });
-    // What an older build made: the same layout, magic KVC3 and no seed.
-    pool.txSync((tx) => {
-      tx.write(kv.offset, new TextEncoder().encode('KVC3'));
-      tx.write(kv.offset + 124, new Uint8Array(4));
-    });
-    await pool.close();
-    const reopened = await Pool.open({ path, backgroundFlushMs: 0 });
-    const old = reopened.kv('unseeded');
-    for (let i = 0; i < 150; i++) old.set(i, `v${i}`);
-    expect(old.getString(149)).toBe('v149');
-    old.check();
-    await reopened.close();
+  it('reads caches of the formats before values in records (KVC4) and before the keyed hash (KVC3)', async () => {
+    for (const magic of ['KVC4', 'KVC3']) {
+      const path = join(tempDir(), 'old-format.pool');
+      const pool = await Pool.open({ path, size: 8 * MiB, create: true, device: 'eadr', backgroundFlushMs: 0 });
+      const kv = pool.kv('old', { capacity: 100 });
+      const empty = pool.info().heap.blocks;
+      // What an older build made, still empty: its magic (KVC3: and no seed); its records of 24 bytes fit the new block.
+      pool.txSync((tx) => {
+        tx.write(kv.offset, new TextEncoder().encode(magic));
+        if (magic === 'KVC3') tx.write(kv.offset + 124, new Uint8Array(4));
+      });
+      await pool.close();
+      const reopened = await Pool.open({ path, backgroundFlushMs: 0 });
+      const old = reopened.kv('old');
+      for (let i = 0; i < 150; i++) old.set(i, `v${i}`);
+      expect(old.getString(149), magic).toBe('v149');
+      expect(reopened.info().heap.blocks, magic).toBe(empty + 100); // every value in a block of its own
+      old.check();
+      await reopened.close();
+    }
   });
 
   it('a hashSeed makes a cache repeat exactly: the same operations leave the same bytes in the pool', async () => {
