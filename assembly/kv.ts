@@ -297,6 +297,10 @@ function saveState(): i32 {
   const i = index - 1;
   return i < firstEntries ? entriesAt + i * entrySize : grownEntryAt(i);
 }
+/** Whether a value block of `size` bytes goes in its record (never in the formats before KVC5, whatever its size). */
+@inline function fitsRecord(size: u32): bool {
+  return inlineRoom != 0 && size <= inlineRoom;
+}
 /** Whether `value`, the value block of record `e`, is the record's own bytes. */
 @inline function isInline(e: u32, value: u32): bool {
   return inlineRoom != 0 && value == entryAt(e) + ENTRY_HEAD;
@@ -723,7 +727,7 @@ function replaceValue(e: u32, keySrc: usize, keyLength: u32, src: usize, length:
   const oldLength = rd16(at + E_LENGTH);
   const oldBlock = rd32(at + E_VALUE);
   const wasInline = isInline(e, oldBlock);
-  const inline = keyLength + length <= inlineRoom;
+  const inline = fitsRecord(keyLength + length);
   let status: i32 = TX_OK;
   if (wasInline ? inline : !inline && heapSameSlot(max<u32>(keyLength + oldLength, 1), max<u32>(keyLength + length, 1))) {
     status = txWrite(oldBlock + keyLength, src, length);
@@ -768,7 +772,7 @@ function setEntry(key: u64, keySrc: usize, keyLength: u32, src: usize, length: u
     status = grow();
   }
   if (status != TX_OK) return status;
-  const block = keyLength + length <= inlineRoom ? 0 : newValue(keySrc, keyLength, src, length);
+  const block = fitsRecord(keyLength + length) ? 0 : newValue(keySrc, keyLength, src, length);
   if (block < 0) {
     // No room for the value: the evictions made so far stand (the host commits them), and a promoted ghost is
     // forgotten. The spare record goes to the free list before the state words that list it are saved.
@@ -1399,7 +1403,8 @@ export function kv_check(at: u32): i32 {
     const value = load<u32>(record + E_VALUE);
     if ((tag == TAG_COLD || tag == TAG_HOT) != (value != 0)) return 9;
     if (<u32>load<u16>(record + E_LENGTH) > KV_MAX_VALUE) return 9;
-    if (value != 0 && isInline(e, value) && keyLengthOf(record) + load<u16>(record + E_LENGTH) > inlineRoom) return 9;
+    // A value pointing past the record's head is one kept in it, which must fit there (in a format that keeps any).
+    if (value == entryAt(e) + ENTRY_HEAD && !fitsRecord(keyLengthOf(record) + load<u16>(record + E_LENGTH))) return 9;
   }
   if ((twoPhase && <u32>coldInRing != cold) || cold != load<u32>(state + S_COLD_COUNT)
     || <u32>hot != load<u32>(state + S_HOT_COUNT) || cold + <u32>hot != chained) return 7;

@@ -296,6 +296,13 @@ describe('persistent cache', () => {
       for (let i = 0; i < 150; i++) old.set(i, `v${i}`);
       expect(old.getString(149), magic).toBe('v149');
       expect(reopened.info().heap.blocks, magic).toBe(empty + 100); // every value in a block of its own
+      // An empty value too: in these formats no value is kept in its record.
+      old.set(149, '');
+      old.set(149, 'abc');
+      expect(old.getString(148), magic).toBe('v148');
+      expect(old.getString(149), magic).toBe('abc');
+      expect(old.delete(149), magic).toBe(true);
+      expect(reopened.info().heap.blocks, magic).toBe(empty + 99);
       old.check();
       await reopened.close();
     }
@@ -551,6 +558,14 @@ describe('persistent cache', () => {
       pool.write(head, saved);
     }
     expect(detected).toBeGreaterThan(50);
+    kv.check();
+    // A record whose value is kept in it (16 bytes at most) claiming a 17-byte value: invariant 9.
+    const length = kv.offset + 256 + 22; // record 1 (after the 256-byte header), its u16 value length
+    const saved = pool.read(length, 2);
+    pool.write(length, new Uint8Array(new Uint16Array([17]).buffer));
+    expect(codeOf(() => kv.check())).toBe('ECORRUPT');
+    expect(() => kv.check()).toThrow(/invariant 9/);
+    pool.write(length, saved);
     kv.check();
     await pool.close();
   });
