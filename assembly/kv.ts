@@ -141,7 +141,7 @@ const ENTRY_HEAD: u32 = 24;
  * A value block (key bytes, then value) of at most this many bytes is kept in
  * the record itself, whose E_VALUE then points at its own bytes past the head:
  * a lookup of a small value reads no block (one cache miss fewer in a large
- * cache), and a set allocates and frees none.
+ * cache), and a set of one allocates none.
  */
 const INLINE_BYTES: u32 = 16;
 const E_KEY: u32 = 0; // u64: the integer key, or the hash of a byte key
@@ -1272,7 +1272,7 @@ export function kv_find(nameLength: u32): u32 {
   return 0;
 }
 
-/** Whether the cache at `at` has this build's format (an older build's cache has another magic and layout). */
+/** Whether the cache at `at` has a format this build reads (this build's, KVC4 or KVC3; an older one has another magic and layout). */
 export function kv_current(at: u32): bool {
   const magic = load<u32>(poolAddr(at + H_MAGIC));
   return magic == KV_MAGIC || magic == KV_MAGIC_KEYED || magic == KV_MAGIC_UNSEEDED;
